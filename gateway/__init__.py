@@ -1,0 +1,1 @@
+"""The HTTP faces of the session gateway (GraphQL and the legacy REST API) and their assembly."""

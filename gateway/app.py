@@ -1,0 +1,94 @@
+"""Assembly: ``create_app(settings)`` builds the Starlette app; its lifespan owns the engine."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gateway.config import Settings
+from gateway.errors import envelope_response, error_response
+from gateway.graphql.view import graphql_routes
+from gateway.metrics import Metrics
+from gateway.middleware import RequestMiddleware, correlation_id_of
+from gateway.responses import JSONResponse
+from gateway.rest.routes import rest_routes
+from gateway.state import GatewayState
+from resolvers.cursors import CursorCodec
+from resolvers.errors import DomainError
+from storage.database import count_statements, create_engine
+from storage.migrate import is_at_head
+from storage.secrets import shared_secret
+
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    code = _HTTP_CODES.get(error.status_code, "VALIDATION")
+    message = {
+        "NOT_FOUND": f"no resource at {request.url.path}",
+        "METHOD_NOT_ALLOWED": f"{request.method} is not allowed on {request.url.path}",
+    }.get(code, str(error.detail))
+    return envelope_response(code, message, correlation_id_of(request.scope), error.headers)
+
+
+async def _domain_error(request: Request, error: Exception) -> Response:
+    return error_response(error, correlation_id_of(request.scope))
+
+
+async def healthz(_request: Request) -> Response:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """The process can reach its database."""
+    try:
+        async with GatewayState.of(request).engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse({"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The gateway as an ASGI app; nothing connects until the lifespan starts."""
+    settings = settings or Settings.from_env()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, settings.database_options())
+        try:
+            if not await is_at_head(engine):
+                raise RuntimeError(
+                    "the database is not migrated to the newest schema: "
+                    "run `session-gateway migrate` first"
+                )
+            key = settings.pagination_secret or await shared_secret(engine, "pagination")
+            remove_counter = count_statements(engine, metrics.count_statement)
+            app.state.gateway = GatewayState(settings, engine, CursorCodec(key.encode()), metrics)
+            yield
+            remove_counter()
+        finally:
+            await engine.dispose()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics.response),
+        *graphql_routes(settings),
+        *rest_routes(),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(RequestMiddleware, metrics=metrics)],
+        exception_handlers={HTTPException: _http_error, DomainError: _domain_error},
+    )

@@ -1,0 +1,180 @@
+"""The ``session-gateway`` command: serve, migrate, seed, token create, export-schema."""
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from gateway.config import Settings
+from storage.database import create_engine, is_sqlite
+
+DEMO_SESSIONS = 20_000
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="session-gateway",
+        description="GraphQL gateway and legacy REST Session API over parking and rental "
+        "sessions. Every command reads DATABASE_URL (default: an SQLite file here).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the gateway over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="migrate, load demo data into an empty database, print an admin token, then serve",
+    )
+
+    commands.add_parser("migrate", help="migrate the database to the newest schema")
+
+    seed = commands.add_parser("seed", help="load deterministic demo data")
+    seed.add_argument("--sessions", type=int, default=DEMO_SESSIONS)
+    seed.add_argument("--seed", type=int, default=1, help="random seed; same seed, same data")
+    seed.add_argument("--add", action="store_true", help="add to a database that has sessions")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    token = commands.add_parser("token", help="manage bearer tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="issue a token; prints it alone")
+    create.add_argument("--role", choices=["user", "operator", "admin"], required=True)
+    create.add_argument("--user-id", type=uuid.UUID)
+    create.add_argument("--location", type=uuid.UUID, action="append", default=[])
+    create.add_argument("--fleet", type=uuid.UUID, action="append", default=[])
+    create.add_argument("--label", default="")
+    create.add_argument("--expires-in-days", type=float, help="default: never expires")
+
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    return parser
+
+
+async def _migrate(settings: Settings) -> None:
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _seed(settings: Settings, sessions: int, seed: int, add: bool, quiet: bool) -> int:
+    from storage.demo import AlreadySeeded
+    from storage.demo import seed as load_demo
+
+    engine = create_engine(settings.database_url)
+    try:
+        summary = await load_demo(engine, sessions, seed=seed, add=add, progress=not quiet)
+    except AlreadySeeded as error:
+        print(f"session-gateway seed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(
+        f"loaded {summary.sessions} sessions, {summary.events} events, {summary.devices} devices "
+        f"at {summary.locations} locations and {summary.fleets} fleets "
+        f"in {summary.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _create_token(settings: Settings, args: argparse.Namespace) -> str:
+    from resolvers.identity import create_token
+    from storage.enums import Role
+
+    expires = (
+        datetime.now(UTC) + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+    )
+    engine = create_engine(settings.database_url)
+    try:
+        return await create_token(
+            engine,
+            Role(args.role),
+            user_id=args.user_id,
+            location_ids=args.location,
+            fleet_ids=args.fleet,
+            label=args.label,
+            expires_at=expires,
+        )
+    finally:
+        await engine.dispose()
+
+
+async def _prepare_demo(settings: Settings) -> str:
+    from resolvers.identity import create_token
+    from storage.demo import count_sessions
+    from storage.demo import seed as load_demo
+    from storage.enums import Role
+    from storage.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        if await count_sessions(engine) == 0:
+            print(f"loading {DEMO_SESSIONS} demo sessions ...", file=sys.stderr)
+            await load_demo(engine, DEMO_SESSIONS, seed=1)
+        return await create_token(engine, Role.ADMIN, label="demo admin")
+    finally:
+        await engine.dispose()
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.demo:
+        token = asyncio.run(_prepare_demo(settings))
+        base = f"http://{args.host}:{args.port}"
+        print(
+            f"\n  session-gateway on {settings.database_url}\n"
+            f"  GraphiQL:  {base}/graphql\n"
+            f"  REST v2:   {base}/session/v2/sessions\n"
+            f"  metrics:   {base}/metrics\n"
+            f"  admin token (send as 'Authorization: Bearer <token>'):\n\n  {token}\n\n"
+            f"  try: curl -H 'Authorization: Bearer {token}' '{base}/session/v2/sessions?limit=2'\n",
+            flush=True,
+        )
+    if args.workers > 1 and is_sqlite(settings.database_url):
+        print("note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr)
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        log_level=settings.log_level,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        print(f"session-gateway: {error}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        _serve(settings, args)
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+    elif args.command == "seed":
+        return asyncio.run(_seed(settings, args.sessions, args.seed, args.add, args.quiet))
+    elif args.command == "token":
+        print(asyncio.run(_create_token(settings, args)))
+    elif args.command == "export-schema":
+        from gateway.graphql.schema import schema
+
+        print(schema.as_str())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

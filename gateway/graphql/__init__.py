@@ -1,0 +1,1 @@
+"""The GraphQL face: Strawberry types, schema, per-request context and the HTTP view."""

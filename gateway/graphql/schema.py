@@ -1,0 +1,108 @@
+"""The GraphQL schema: the query root and the schema object (built without touching a database)."""
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from gateway.graphql.context import Info
+from gateway.graphql.extensions import DomainErrors
+from gateway.graphql.scalars import SCALAR_MAP
+from gateway.graphql.types import (
+    Connection,
+    Device,
+    DeviceFilter,
+    Fleet,
+    Location,
+    Session,
+    SessionFilter,
+    Viewer,
+    _catalog_connection,
+    session_connection,
+)
+from resolvers import catalog as catalog_resolvers
+from resolvers import sessions as session_resolvers
+
+
+@strawberry.type(description="What can be read")
+class Query:
+    node: relay.Node | None = relay.node(description="Any object by its global id")
+    nodes: list[relay.Node | None] = relay.node(description="Objects by global ids, in order")
+
+    @strawberry.field(description="Who the current token stands for")
+    def viewer(self, info: Info) -> Viewer:
+        principal = info.context.scope.principal
+        return Viewer(
+            role=principal.role.value,
+            user_id=principal.user_id,
+            location_ids=sorted(principal.location_ids),
+            fleet_ids=sorted(principal.fleet_ids),
+        )
+
+    @strawberry.field(description="Visible sessions, newest reference time first")
+    async def sessions(
+        self,
+        info: Info,
+        filter: SessionFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Session]:
+        page = await session_resolvers.list_sessions(
+            info.context.scope,
+            (filter or SessionFilter()).to_resolver_filter(),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        return session_connection(info, page)
+
+    @strawberry.field(description="Locations, by id")
+    async def locations(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Location]:
+        page = await catalog_resolvers.list_locations(info.context.scope, first=first, after=after)
+        return _catalog_connection(info, page, Location)
+
+    @strawberry.field(description="Fleets, by id")
+    async def fleets(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Fleet]:
+        page = await catalog_resolvers.list_fleets(info.context.scope, first=first, after=after)
+        return _catalog_connection(info, page, Fleet)
+
+    @strawberry.field(description="Devices, by id")
+    async def devices(
+        self,
+        info: Info,
+        filter: DeviceFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Device]:
+        device_filter = filter or DeviceFilter()
+        page = await catalog_resolvers.list_devices(
+            info.context.scope,
+            catalog_resolvers.DeviceFilter(
+                kind=device_filter.kind,
+                location_id=device_filter.location_id,
+                fleet_id=device_filter.fleet_id,
+            ),
+            first=first,
+            after=after,
+        )
+        return _catalog_connection(info, page, Device)
+
+
+def create_schema() -> strawberry.Schema:
+    """The schema; importing or building it never connects to a database."""
+    return strawberry.Schema(
+        query=Query,
+        types=[Session, Device, Location, Fleet],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[DomainErrors, ParserCache, ValidationCache],
+    )
+
+
+schema = create_schema()

@@ -1,0 +1,423 @@
+"""The GraphQL object types: sessions with their storage-or-travel details, and the catalog."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from gateway.graphql.context import Info
+from loaders.sessions import Parent
+from resolvers import catalog as catalog_resolvers
+from resolvers import sessions as session_resolvers
+from storage import enums
+from storage.records import DeviceRecord, FleetRecord, LocationRecord, SessionRecord
+
+SessionKind = strawberry.enum(enums.SessionKind, description="Parking (storage) or rental (travel)")
+SessionStatus = strawberry.enum(enums.SessionStatus, description="Where a session is in its lifecycle")
+EventName = strawberry.enum(enums.EventName, description="What happened to a session")
+PaymentStatus = strawberry.enum(enums.PaymentStatus, description="The state of a session's payment")
+DeviceKind = strawberry.enum(enums.DeviceKind, description="What a device is")
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="Where a list continues")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A node of a list with the cursor to continue after it")
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="One page of a list")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+    @strawberry.field(description="The nodes of the page, without their cursors")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def _connection(edges: list[Edge[Any]], has_next: bool, has_previous: bool) -> Connection[Any]:
+    page_info = PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=page_info)
+
+
+def session_connection(info: Info, page: session_resolvers.SessionPage) -> "Connection[Session]":
+    """A GraphQL connection of a page of session records."""
+    scope = info.context.scope
+    edges = [Edge(cursor=page.cursor(scope, s), node=Session.from_record(s, info)) for s in page.sessions]
+    return _connection(edges, page.has_next_page, page.has_previous_page)
+
+
+def _catalog_connection(info: Info, page: catalog_resolvers.CatalogPage[Any], node: Any) -> Connection[Any]:
+    scope = info.context.scope
+    edges = [Edge(cursor=page.cursor(scope, item), node=node.from_record(item)) for item in page.items]
+    return _connection(edges, page.has_next_page, page.has_previous_page)
+
+
+def _uuids(node_ids: Any) -> list[uuid.UUID | None]:
+    result: list[uuid.UUID | None] = []
+    for node_id in node_ids:
+        try:
+            result.append(uuid.UUID(str(node_id)))
+        except ValueError:
+            result.append(None)
+    return result
+
+
+async def _load_nodes(loader: Any, node_ids: Any, convert: Any) -> list[Any]:
+    keys = _uuids(node_ids)
+    records = await loader.load_many([k for k in keys if k is not None])
+    found = iter(records)
+    return [convert(next(found)) if key is not None else None for key in keys]
+
+
+@strawberry.type(description="An exact amount of money")
+class Money:
+    currency: str = strawberry.field(description="ISO 4217 currency code")
+    value: Decimal = strawberry.field(description="The amount in the currency's minor unit precision")
+
+
+@strawberry.type(description="The payment of a paid session")
+class Payment:
+    id: uuid.UUID | None
+    status: PaymentStatus
+
+
+@strawberry.type(description="A rider's rating of an ended session")
+class Rating:
+    rating: int
+    comment: str | None
+
+
+@strawberry.type(description="One step of a session's lifecycle")
+class SessionEvent:
+    name: EventName
+    timestamp: datetime
+
+
+@strawberry.type(description="A place with parking devices")
+class Location(relay.Node):
+    id: relay.NodeID[str]
+    uuid: uuid.UUID
+    name: str
+    time_zone: str = strawberry.field(description="IANA time zone of the place")
+
+    @classmethod
+    def from_record(cls, record: LocationRecord | None) -> "Location | None":
+        """The GraphQL view of a location record."""
+        if record is None:
+            return None
+        return cls(id=str(record.id), uuid=record.id, name=record.name, time_zone=record.time_zone)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Any, required: bool = False) -> list[Any]:
+        """Locations by global id, in order, None where missing."""
+        return await _load_nodes(info.context.scope.loaders.location, node_ids, cls.from_record)
+
+    @strawberry.field(description="Devices at this location")
+    async def devices(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["Device"]:
+        page = await catalog_resolvers.list_devices(
+            info.context.scope, catalog_resolvers.DeviceFilter(location_id=self.uuid), first=first, after=after
+        )
+        return _catalog_connection(info, page, Device)
+
+    @strawberry.field(description="Sessions parked here or rentals that started or ended here, newest first")
+    async def sessions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["Session"]:
+        page = await session_resolvers.nested_sessions(
+            info.context.scope, Parent.LOCATION, self.uuid, first=first, after=after
+        )
+        return session_connection(info, page)
+
+
+@strawberry.type(description="A set of rental vehicles")
+class Fleet(relay.Node):
+    id: relay.NodeID[str]
+    uuid: uuid.UUID
+    name: str
+
+    @classmethod
+    def from_record(cls, record: FleetRecord | None) -> "Fleet | None":
+        """The GraphQL view of a fleet record."""
+        if record is None:
+            return None
+        return cls(id=str(record.id), uuid=record.id, name=record.name)
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Any, required: bool = False) -> list[Any]:
+        """Fleets by global id, in order, None where missing."""
+        return await _load_nodes(info.context.scope.loaders.fleet, node_ids, cls.from_record)
+
+    @strawberry.field(description="Vehicles of this fleet")
+    async def devices(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["Device"]:
+        page = await catalog_resolvers.list_devices(
+            info.context.scope, catalog_resolvers.DeviceFilter(fleet_id=self.uuid), first=first, after=after
+        )
+        return _catalog_connection(info, page, Device)
+
+    @strawberry.field(description="Rentals of this fleet's vehicles, newest first")
+    async def sessions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["Session"]:
+        page = await session_resolvers.nested_sessions(
+            info.context.scope, Parent.FLEET, self.uuid, first=first, after=after
+        )
+        return session_connection(info, page)
+
+
+@strawberry.type(description="A parking device at a location, or a rental vehicle of a fleet")
+class Device(relay.Node):
+    id: relay.NodeID[str]
+    uuid: uuid.UUID
+    kind: DeviceKind
+    name: str
+    location_id: strawberry.Private[uuid.UUID | None]
+    fleet_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_record(cls, record: DeviceRecord | None) -> "Device | None":
+        """The GraphQL view of a device record."""
+        if record is None:
+            return None
+        return cls(
+            id=str(record.id),
+            uuid=record.id,
+            kind=record.kind,
+            name=record.name,
+            location_id=record.location_id,
+            fleet_id=record.fleet_id,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Any, required: bool = False) -> list[Any]:
+        """Devices by global id, in order, None where missing."""
+        return await _load_nodes(info.context.scope.loaders.device, node_ids, cls.from_record)
+
+    @strawberry.field(description="Where a parking device sits; null for rental vehicles")
+    async def location(self, info: Info) -> Location | None:
+        if self.location_id is None:
+            return None
+        return Location.from_record(await info.context.scope.loaders.location.load(self.location_id))
+
+    @strawberry.field(description="The fleet of a rental vehicle; null for parking devices")
+    async def fleet(self, info: Info) -> Fleet | None:
+        if self.fleet_id is None:
+            return None
+        return Fleet.from_record(await info.context.scope.loaders.fleet.load(self.fleet_id))
+
+    @strawberry.field(description="The booked or active session on this device, if any")
+    async def current_session(self, info: Info) -> "Session | None":
+        record = await info.context.scope.loaders.open_session.load(self.uuid)
+        return Session.from_record(record, info) if record else None
+
+    @strawberry.field(description="Sessions on this device, newest first")
+    async def sessions(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["Session"]:
+        page = await session_resolvers.nested_sessions(
+            info.context.scope, Parent.DEVICE, self.uuid, first=first, after=after
+        )
+        return session_connection(info, page)
+
+
+@strawberry.type(description="Parking metadata: where the vehicle is stored")
+class StorageDetails:
+    location_id: strawberry.Private[uuid.UUID]
+    device_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def location(self, info: Info) -> Location | None:
+        return Location.from_record(await info.context.scope.loaders.location.load(self.location_id))
+
+    @strawberry.field
+    async def device(self, info: Info) -> Device | None:
+        return Device.from_record(await info.context.scope.loaders.device.load(self.device_id))
+
+
+@strawberry.type(description="Rental metadata: the vehicle and the trip")
+class TravelDetails:
+    seconds_active: int | None
+    seconds_paused: int | None
+    battery_used: float | None = strawberry.field(description="Battery used, in percent of a charge")
+    distance_travelled: float | None = strawberry.field(description="Distance travelled, in metres")
+    start_location_id: strawberry.Private[uuid.UUID | None]
+    end_location_id: strawberry.Private[uuid.UUID | None]
+    rental_device_id: strawberry.Private[uuid.UUID]
+    rental_fleet_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def start_location(self, info: Info) -> Location | None:
+        if self.start_location_id is None:
+            return None
+        return Location.from_record(await info.context.scope.loaders.location.load(self.start_location_id))
+
+    @strawberry.field
+    async def end_location(self, info: Info) -> Location | None:
+        if self.end_location_id is None:
+            return None
+        return Location.from_record(await info.context.scope.loaders.location.load(self.end_location_id))
+
+    @strawberry.field
+    async def rental_device(self, info: Info) -> Device | None:
+        return Device.from_record(await info.context.scope.loaders.device.load(self.rental_device_id))
+
+    @strawberry.field
+    async def rental_fleet(self, info: Info) -> Fleet | None:
+        return Fleet.from_record(await info.context.scope.loaders.fleet.load(self.rental_fleet_id))
+
+
+SessionDetails = Annotated[
+    StorageDetails | TravelDetails,
+    strawberry.union("SessionDetails", description="Parking or rental metadata"),
+]
+
+
+@strawberry.type(description="A parking or rental session")
+class Session(relay.Node):
+    id: relay.NodeID[str]
+    uuid: uuid.UUID
+    kind: SessionKind
+    status: SessionStatus
+    user_id: uuid.UUID
+    access_key_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    booked_time: datetime | None = strawberry.field(description="Null if the session had no booking")
+    booked_until_time: datetime | None
+    start_time: datetime | None = strawberry.field(description="Null if the session has not started")
+    end_time: datetime | None = strawberry.field(description="Null if the session has not ended")
+    fee: Money | None = strawberry.field(description="Null unless the session is paid and priced")
+    payment: Payment | None = strawberry.field(description="Null unless the session is paid")
+    rating: Rating | None
+    uri: str = strawberry.field(description="The session's REST v2 URL")
+    record: strawberry.Private[SessionRecord]
+
+    @classmethod
+    def from_record(cls, record: SessionRecord, info: Info) -> "Session":
+        """The GraphQL view of a session record."""
+        fee = record.fee
+        return cls(
+            id=str(record.id),
+            uuid=record.id,
+            kind=record.kind,
+            status=record.status,
+            user_id=record.user_id,
+            access_key_id=record.access_key_id,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            booked_time=record.booked_time,
+            booked_until_time=record.booked_until_time,
+            start_time=record.start_time,
+            end_time=record.end_time,
+            fee=Money(currency=fee.currency, value=fee.value) if fee else None,
+            payment=Payment(id=record.payment_id, status=record.payment_status)
+            if record.payment_status
+            else None,
+            rating=Rating(rating=record.rating.rating, comment=record.rating.comment)
+            if record.rating
+            else None,
+            uri=info.context.uris.session_v2(record.user_id, record.id),
+            record=record,
+        )
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Any, required: bool = False) -> list[Any]:
+        """Visible sessions by global id, in order, None where missing or hidden."""
+        return await _load_nodes(
+            info.context.scope.loaders.session, node_ids, lambda r: cls.from_record(r, info) if r else None
+        )
+
+    @strawberry.field(description="Storage details of a parking session, travel details of a rental")
+    def details(self) -> SessionDetails:
+        record = self.record
+        if record.kind is enums.SessionKind.PARKING:
+            return StorageDetails(
+                location_id=record.storage_location_id,  # type: ignore[arg-type]
+                device_id=record.storage_device_id,  # type: ignore[arg-type]
+            )
+        return TravelDetails(
+            seconds_active=record.seconds_active,
+            seconds_paused=record.seconds_paused,
+            battery_used=record.battery_used,
+            distance_travelled=record.distance_travelled,
+            start_location_id=record.travel_start_location_id,
+            end_location_id=record.travel_end_location_id,
+            rental_device_id=record.rental_device_id,  # type: ignore[arg-type]
+            rental_fleet_id=record.rental_fleet_id,  # type: ignore[arg-type]
+        )
+
+    @strawberry.field(description="Lifecycle events, oldest first")
+    async def events(self, info: Info) -> list[SessionEvent]:
+        events = await info.context.scope.loaders.events.load(self.uuid)
+        return [SessionEvent(name=e.name, timestamp=e.timestamp) for e in events]
+
+    @strawberry.field(description="Devices used by the session besides its main one")
+    async def auxiliary_devices(self, info: Info) -> list[Device]:
+        devices = await info.context.scope.loaders.auxiliary_devices.load(self.uuid)
+        return [Device.from_record(d) for d in devices]  # type: ignore[misc]
+
+
+@strawberry.input(description="Narrows a session list; the parts combine with AND")
+class SessionFilter:
+    user_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = strawberry.field(
+        default=None, description="Parking location, or a rental's start or end location"
+    )
+    device_id: uuid.UUID | None = None
+    fleet_id: uuid.UUID | None = None
+    status: list[SessionStatus] | None = strawberry.field(default=None, description="Any of these statuses")
+    kind: SessionKind | None = None
+    from_: date | None = strawberry.field(
+        default=None, name="from", description="First UTC day of the reference time, inclusive"
+    )
+    to: date | None = strawberry.field(default=None, description="Last UTC day of the reference time, inclusive")
+
+    def to_resolver_filter(self) -> session_resolvers.SessionFilter:
+        """The resolver-level filter."""
+        return session_resolvers.SessionFilter(
+            user_id=self.user_id,
+            location_id=self.location_id,
+            device_id=self.device_id,
+            fleet_id=self.fleet_id,
+            statuses=frozenset(self.status or ()),
+            kinds=frozenset([self.kind]) if self.kind else frozenset(),
+            from_date=self.from_,
+            to_date=self.to,
+        )
+
+
+@strawberry.input(description="Narrows a device list")
+class DeviceFilter:
+    kind: DeviceKind | None = None
+    location_id: uuid.UUID | None = None
+    fleet_id: uuid.UUID | None = None
+
+
+@strawberry.type(description="Who the current token stands for")
+class Viewer:
+    role: str
+    user_id: uuid.UUID | None
+    location_ids: list[uuid.UUID]
+    fleet_ids: list[uuid.UUID]

@@ -1,0 +1,85 @@
+"""The HTTP and WebSocket endpoint of GraphQL at /graphql, with GraphiQL for browsers."""
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from gateway.auth import request_scope
+from gateway.config import Settings
+from gateway.graphql.context import Context
+from gateway.graphql.schema import schema
+from gateway.middleware import correlation_id_of
+from gateway.responses import JSONResponse
+from gateway.state import GatewayState
+from resolvers.errors import DomainError
+from resolvers.uris import Uris
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's ASGI view with the gateway's per-request context."""
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        """A fresh context per request: principal, loaders and URL builder."""
+        state = GatewayState.of(request)
+        return Context(
+            request=request,
+            response=response,
+            scope=request.scope["state"]["request_scope"],
+            uris=Uris(state.settings.public_base_url),
+            correlation_id=correlation_id_of(request.scope),
+        )
+
+
+def _wants_graphiql(request: Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+class AuthenticatedGraphQL:
+    """Authenticates every operation before Strawberry runs it; GraphiQL itself is open.
+
+    Without a valid token, /graphql answers 401 with a GraphQL-shaped error body, so a
+    client learns why before anything executes.
+    """
+
+    def __init__(self, view: GraphQLView, graphiql: bool) -> None:
+        self.view = view
+        self.graphiql = graphiql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive)
+            if not (self.graphiql and _wants_graphiql(request)):
+                try:
+                    scope["state"]["request_scope"] = await request_scope(request)
+                except DomainError as error:
+                    await _unauthorized(error, correlation_id_of(scope))(scope, receive, send)
+                    return
+        await self.view(scope, receive, send)
+
+
+def _unauthorized(error: DomainError, correlation_id: str) -> Response:
+    body: dict[str, Any] = {
+        "data": None,
+        "errors": [
+            {
+                "message": error.message,
+                "extensions": {"code": error.code, "correlationId": correlation_id},
+            }
+        ],
+    }
+    status = 401 if error.code == "UNAUTHORIZED" else 503
+    return JSONResponse(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+
+
+def graphql_routes(settings: Settings) -> list[BaseRoute]:
+    """The /graphql routes for HTTP and WebSocket."""
+    view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    app = AuthenticatedGraphQL(view, settings.graphiql)
+    return [Route("/graphql", app, methods=["GET", "POST"]), WebSocketRoute("/graphql", app)]

@@ -1,0 +1,89 @@
+"""The outermost layer of every request: correlation id, access log, metrics, last-resort errors."""
+
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.errors import error_response
+from gateway.metrics import Metrics
+
+access_log = logging.getLogger("session_gateway.access")
+CORRELATION_HEADER = b"x-correlation-id"
+
+
+def correlation_id_of(scope: Scope) -> str:
+    """The request's correlation id, as set by ``RequestMiddleware``."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    return str(state.get("correlation_id") or uuid.uuid4())
+
+
+def _incoming_correlation_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == CORRELATION_HEADER:
+            try:
+                return str(uuid.UUID(value.decode("latin-1")))
+            except ValueError:
+                break
+    return str(uuid.uuid4())
+
+
+class RequestMiddleware:
+    """Gives each request a correlation id, logs it as one JSON line, and counts it.
+
+    An exception that escapes the app is answered here in the documented envelope,
+    so a client never sees a stack trace; its details go to the log.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        correlation_id = _incoming_correlation_id(scope)
+        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_header(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k != CORRELATION_HEADER]
+                headers.append((CORRELATION_HEADER, correlation_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        except Exception as error:
+            if status:
+                raise
+            response = error_response(error, correlation_id)
+            await response(scope, receive, send_with_header)
+        finally:
+            if scope["type"] == "http":
+                self._record(scope, status or 500, time.perf_counter() - started, correlation_id)
+
+    def _record(self, scope: Scope, status: int, seconds: float, correlation_id: str) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.metrics.observe(scope["method"], route, status, seconds)
+        principal = scope.get("state", {}).get("principal")
+        access_log.info(
+            orjson.dumps(
+                {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 2),
+                    "principal": getattr(principal, "subject", None),
+                    "correlation_id": correlation_id,
+                }
+            ).decode()
+        )

@@ -1,0 +1,26 @@
+"""What the app's lifespan owns and every request reads: engine, signing key, metrics."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import HTTPConnection
+
+from gateway.config import Settings
+from gateway.metrics import Metrics
+from resolvers.cursors import CursorCodec
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayState:
+    """The process-wide state of a running gateway."""
+
+    settings: Settings
+    engine: AsyncEngine
+    cursors: CursorCodec
+    metrics: Metrics
+
+    @staticmethod
+    def of(connection: HTTPConnection) -> "GatewayState":
+        """The state of the app serving ``connection``."""
+        state: GatewayState = connection.app.state.gateway
+        return state

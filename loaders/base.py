@@ -1,0 +1,39 @@
+"""What every loader shares: a short connection per batch, results in key order."""
+
+from collections.abc import Hashable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Executable, Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+# Large IN lists hit SQLite's and asyncpg's bind-parameter limits; batches stay below.
+MAX_BATCH_SIZE = 500
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+async def fetch_rows(engine: AsyncEngine, statement: Executable) -> Sequence[Row[Any]]:
+    """Run one read on its own short-lived connection.
+
+    Sibling GraphQL fields resolve concurrently, so each batch takes its own
+    connection instead of sharing one session across tasks.
+    """
+    async with engine.connect() as connection:
+        result = await connection.execute(statement)
+        return result.all()
+
+
+def in_key_order(keys: Iterable[K], by_key: dict[K, V]) -> list[V | None]:
+    """Values for ``keys`` in order, ``None`` where a key has no value."""
+    return [by_key.get(key) for key in keys]
+
+
+def grouped_in_key_order(
+    keys: Iterable[K], pairs: Iterable[tuple[K, V]]
+) -> list[list[V]]:
+    """Lists of values for ``keys`` in order, an empty list where a key has none."""
+    groups: dict[K, list[V]] = {}
+    for key, value in pairs:
+        groups.setdefault(key, []).append(value)
+    return [groups.get(key, []) for key in keys]

@@ -1,0 +1,62 @@
+"""Loaders for the catalog: locations, fleets and devices by id."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from aiodataloader import DataLoader
+from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from loaders.base import MAX_BATCH_SIZE, fetch_rows, in_key_order
+from storage.enums import DeviceKind
+from storage.models import Device, Fleet, Location
+from storage.records import DeviceRecord, FleetRecord, LocationRecord
+
+R = TypeVar("R")
+
+DEVICE_COLUMNS = (Device.id, Device.kind, Device.name, Device.location_id, Device.fleet_id)
+
+
+def device_from_row(row: Row[Any]) -> DeviceRecord:
+    """Build a device record from a row of ``DEVICE_COLUMNS``."""
+    return DeviceRecord(row.id, DeviceKind(row.kind), row.name, row.location_id, row.fleet_id)
+
+
+class ByIdLoader(DataLoader[uuid.UUID, R | None], Generic[R]):
+    """Rows of one table by primary key, one SELECT per batch."""
+
+    columns: ClassVar[tuple[ColumnElement[Any], ...]]
+    convert: ClassVar[Callable[[Row[Any]], Any]]
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        self.engine = engine
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[R | None]:
+        """One SELECT for every key asked for in this tick."""
+        id_column = self.columns[0]
+        rows = await fetch_rows(self.engine, select(*self.columns).where(id_column.in_(keys)))
+        convert = type(self).convert
+        return in_key_order(keys, {row[0]: convert(row) for row in rows})
+
+
+class LocationByIdLoader(ByIdLoader[LocationRecord]):
+    """Locations by id."""
+
+    columns = (Location.id, Location.name, Location.time_zone)
+    convert = staticmethod(lambda row: LocationRecord(*row))
+
+
+class FleetByIdLoader(ByIdLoader[FleetRecord]):
+    """Fleets by id."""
+
+    columns = (Fleet.id, Fleet.name)
+    convert = staticmethod(lambda row: FleetRecord(*row))
+
+
+class DeviceByIdLoader(ByIdLoader[DeviceRecord]):
+    """Devices by id."""
+
+    columns = DEVICE_COLUMNS
+    convert = staticmethod(device_from_row)

@@ -1,0 +1,190 @@
+"""Loaders for sessions and what hangs off them: events, auxiliary devices, nested lists.
+
+Loaders that return sessions take ``visible``, the caller's visibility condition, so a
+hidden session is never loaded at all; the resolvers decide what that condition is.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiodataloader import DataLoader
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from loaders.base import MAX_BATCH_SIZE, fetch_rows, grouped_in_key_order, in_key_order
+from loaders.catalog import DEVICE_COLUMNS, device_from_row
+from storage.enums import EventName, SessionStatus
+from storage.models import AuxiliaryDevice, Device, Session, SessionEvent
+from storage.queries import SESSION_COLUMNS, before_position, newest_first
+from storage.records import DeviceRecord, EventRecord, SessionRecord
+
+
+class SessionByIdLoader(DataLoader[uuid.UUID, SessionRecord | None]):
+    """Sessions by id, among those the caller may see."""
+
+    def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        self.engine = engine
+        self.visible = visible
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRecord | None]:
+        """One SELECT for every session asked for in this tick."""
+        statement = select(*SESSION_COLUMNS).where(Session.id.in_(keys), self.visible)
+        rows = await fetch_rows(self.engine, statement)
+        return in_key_order(keys, {row.id: SessionRecord.from_row(row) for row in rows})
+
+
+class EventsBySessionLoader(DataLoader[uuid.UUID, list[EventRecord]]):
+    """The events of each session, oldest first."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        self.engine = engine
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[EventRecord]]:
+        """One SELECT for the events of every session asked for in this tick."""
+        statement = (
+            select(SessionEvent.session_id, SessionEvent.name, SessionEvent.timestamp)
+            .where(SessionEvent.session_id.in_(keys))
+            .order_by(SessionEvent.session_id, SessionEvent.timestamp, SessionEvent.id)
+        )
+        rows = await fetch_rows(self.engine, statement)
+        pairs = ((row[0], EventRecord(EventName(row[1]), row[2])) for row in rows)
+        return grouped_in_key_order(keys, pairs)
+
+
+class AuxiliaryDevicesBySessionLoader(DataLoader[uuid.UUID, list[DeviceRecord]]):
+    """The auxiliary devices of each session."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        self.engine = engine
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[DeviceRecord]]:
+        """One SELECT joining the auxiliary devices of every session asked for."""
+        statement = (
+            select(AuxiliaryDevice.session_id, *DEVICE_COLUMNS)
+            .join(Device, Device.id == AuxiliaryDevice.device_id)
+            .where(AuxiliaryDevice.session_id.in_(keys))
+            .order_by(AuxiliaryDevice.session_id, Device.id)
+        )
+        rows = await fetch_rows(self.engine, statement)
+        return grouped_in_key_order(keys, ((row.session_id, device_from_row(row)) for row in rows))
+
+
+class OpenSessionByDeviceLoader(DataLoader[uuid.UUID, SessionRecord | None]):
+    """The booked or active session of each device, among those the caller may see."""
+
+    def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        self.engine = engine
+        self.visible = visible
+
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRecord | None]:
+        """One SELECT over both device columns; at most one open session per device."""
+        open_statuses = (SessionStatus.BOOKED.value, SessionStatus.ACTIVE.value)
+        statement = select(*SESSION_COLUMNS).where(
+            Session.status.in_(open_statuses),
+            (Session.storage_device_id.in_(keys)) | (Session.rental_device_id.in_(keys)),
+            self.visible,
+        )
+        by_device: dict[uuid.UUID, SessionRecord] = {}
+        for row in await fetch_rows(self.engine, statement):
+            record = SessionRecord.from_row(row)
+            by_device[record.storage_device_id or record.rental_device_id] = record  # type: ignore[index]
+        return in_key_order(keys, by_device)
+
+
+class Parent(StrEnum):
+    """What a nested session list hangs off."""
+
+    DEVICE = "device"
+    LOCATION = "location"
+    FLEET = "fleet"
+
+
+_PARENT_COLUMNS = {
+    Parent.DEVICE: (Session.storage_device_id, Session.rental_device_id),
+    Parent.LOCATION: (
+        Session.storage_location_id,
+        Session.travel_start_location_id,
+        Session.travel_end_location_id,
+    ),
+    Parent.FLEET: (Session.rental_fleet_id,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NestedPageKey:
+    """One nested list: the parent, the page size, and where the page starts."""
+
+    parent: Parent
+    parent_id: uuid.UUID
+    limit: int
+    after: tuple[Any, uuid.UUID] | None = None
+
+
+class SessionsByParentLoader(DataLoader[NestedPageKey, list[SessionRecord]]):
+    """The newest sessions of many devices, locations or fleets in one query per batch.
+
+    Each key gets ``limit`` rows at most (callers ask for one more than the page size to
+    learn whether a next page exists), ranked per parent with a window function.
+    """
+
+    def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        self.engine = engine
+        self.visible = visible
+
+    async def batch_load_fn(self, keys: Sequence[NestedPageKey]) -> list[list[SessionRecord]]:
+        """One query per (parent kind, page size, start), which is one for a typical page."""
+        groups: dict[tuple[Parent, int, Any], list[uuid.UUID]] = {}
+        for key in keys:
+            groups.setdefault((key.parent, key.limit, key.after), []).append(key.parent_id)
+        found: dict[NestedPageKey, list[SessionRecord]] = {}
+        for (parent, limit, after), parent_ids in groups.items():
+            for parent_id, records in (await self._load_group(parent, limit, after, parent_ids)).items():
+                found[NestedPageKey(parent, parent_id, limit, after)] = records
+        return [found.get(key, []) for key in keys]
+
+    async def _load_group(
+        self,
+        parent: Parent,
+        limit: int,
+        after: tuple[Any, uuid.UUID] | None,
+        parent_ids: list[uuid.UUID],
+    ) -> dict[uuid.UUID, list[SessionRecord]]:
+        ranked = []
+        for column in _PARENT_COLUMNS[parent]:
+            conditions = [column.in_(parent_ids), self.visible]
+            if after is not None:
+                conditions.append(before_position(*after))
+            ranked.append(
+                select(
+                    column.label("parent_id"),
+                    *SESSION_COLUMNS,
+                    func.row_number()
+                    .over(partition_by=column, order_by=newest_first())
+                    .label("rank"),
+                ).where(*conditions)
+            )
+        # A rental can start and end at the same location: de-duplicate per parent.
+        union = ranked[0].union_all(*ranked[1:]).subquery() if len(ranked) > 1 else ranked[0].subquery()
+        statement = (
+            select(union)
+            .where(union.c.rank <= limit)
+            .order_by(union.c.parent_id, union.c.reference_time.desc(), union.c.id.desc())
+        )
+        result: dict[uuid.UUID, list[SessionRecord]] = {}
+        seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        for row in await fetch_rows(self.engine, statement):
+            if (row.parent_id, row.id) in seen:
+                continue
+            seen.add((row.parent_id, row.id))
+            records = result.setdefault(row.parent_id, [])
+            if len(records) < limit:
+                records.append(SessionRecord.from_row(row))
+        return result

@@ -1,0 +1,1 @@
+"""What can be asked and done: the functions both API faces call, and where access is decided."""

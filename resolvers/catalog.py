@@ -1,0 +1,102 @@
+"""Reading the catalog: locations, fleets and devices, visible to every authenticated caller.
+
+The catalog is what riders need to find a dock or a vehicle, so it is not secret; the
+sessions hanging off it are filtered by the caller's visibility like every other list.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, select
+
+from loaders.base import fetch_rows
+from loaders.catalog import DeviceByIdLoader, FleetByIdLoader, LocationByIdLoader
+from resolvers.context import RequestScope
+from resolvers.cursors import fingerprint
+from resolvers.sessions import check_page_size
+from storage.enums import DeviceKind
+from storage.models import Device
+from storage.records import DeviceRecord, FleetRecord, LocationRecord
+
+T = TypeVar("T", LocationRecord, FleetRecord, DeviceRecord)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogPage(Generic[T]):
+    """One page of a catalog list ordered by id."""
+
+    items: Sequence[T]
+    has_next_page: bool
+    has_previous_page: bool
+    scope: str
+
+    def cursor(self, request: RequestScope, item: T) -> str:
+        """The cursor after which the list continues past ``item``."""
+        return request.cursors.encode_id(item.id, self.scope)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFilter:
+    """What a device list is narrowed to."""
+
+    kind: DeviceKind | None = None
+    location_id: uuid.UUID | None = None
+    fleet_id: uuid.UUID | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The filter as SQL conditions."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.kind:
+            conditions.append(Device.kind == self.kind.value)
+        if self.location_id:
+            conditions.append(Device.location_id == self.location_id)
+        if self.fleet_id:
+            conditions.append(Device.fleet_id == self.fleet_id)
+        return conditions
+
+
+async def _page(
+    request: RequestScope,
+    loader: type[LocationByIdLoader | FleetByIdLoader | DeviceByIdLoader],
+    conditions: list[ColumnElement[bool]],
+    scope: str,
+    first: int | None,
+    after: str | None,
+) -> CatalogPage[Any]:
+    size = check_page_size("first", first or 20, 100)
+    id_column = loader.columns[0]
+    statement = select(*loader.columns).where(*conditions)
+    if after:
+        statement = statement.where(id_column > request.cursors.decode_id(after, scope))
+    rows = await fetch_rows(request.engine, statement.order_by(id_column).limit(size + 1))
+    items = [loader.convert(row) for row in rows[:size]]
+    return CatalogPage(items, len(rows) > size, after is not None, scope)
+
+
+async def list_locations(
+    request: RequestScope, *, first: int | None = None, after: str | None = None
+) -> CatalogPage[LocationRecord]:
+    """A page of locations ordered by id."""
+    return await _page(request, LocationByIdLoader, [], fingerprint("locations"), first, after)
+
+
+async def list_fleets(
+    request: RequestScope, *, first: int | None = None, after: str | None = None
+) -> CatalogPage[FleetRecord]:
+    """A page of fleets ordered by id."""
+    return await _page(request, FleetByIdLoader, [], fingerprint("fleets"), first, after)
+
+
+async def list_devices(
+    request: RequestScope,
+    device_filter: DeviceFilter,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+) -> CatalogPage[DeviceRecord]:
+    """A page of devices matching the filter, ordered by id."""
+    scope = fingerprint("devices", device_filter)
+    return await _page(request, DeviceByIdLoader, device_filter.conditions(), scope, first, after)
+

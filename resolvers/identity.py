@@ -1,0 +1,89 @@
+"""Bearer tokens: issuing opaque tokens and turning a presented one into a Principal.
+
+Tokens are random, shown once, and stored only as their SHA-256 digest, so a copy of
+the database does not hand out working credentials.
+"""
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from loaders.base import fetch_rows
+from resolvers.errors import InvalidInput, Unauthenticated
+from resolvers.scope import Principal
+from storage.enums import Role
+from storage.models import ApiToken
+
+TOKEN_PREFIX = "sgw_"
+_TOKEN_SHAPE = re.compile(r"sgw_[A-Za-z0-9_-]{43}")
+
+
+def hash_token(token: str) -> str:
+    """The stored digest of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_token(
+    engine: AsyncEngine,
+    role: Role,
+    *,
+    user_id: uuid.UUID | None = None,
+    location_ids: Iterable[uuid.UUID] = (),
+    fleet_ids: Iterable[uuid.UUID] = (),
+    label: str = "",
+    expires_at: datetime | None = None,
+) -> str:
+    """Issue a new token and return it; only its digest is kept."""
+    if role is Role.USER and user_id is None:
+        raise InvalidInput("a user token needs a user id")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(ApiToken).values(
+                id=uuid.uuid4(),
+                token_hash=hash_token(token),
+                role=role.value,
+                user_id=user_id,
+                location_ids=sorted(str(i) for i in location_ids),
+                fleet_ids=sorted(str(i) for i in fleet_ids),
+                label=label,
+                created_at=datetime.now(UTC),
+                expires_at=expires_at,
+            )
+        )
+    return token
+
+
+async def authenticate(engine: AsyncEngine, token: str | None) -> Principal:
+    """The Principal a bearer token stands for; refuses missing, unknown or expired ones."""
+    if not token:
+        raise Unauthenticated("a bearer token is required: send Authorization: Bearer <token>")
+    if not _TOKEN_SHAPE.fullmatch(token):
+        raise Unauthenticated("the bearer token is malformed")
+    statement = select(
+        ApiToken.id,
+        ApiToken.role,
+        ApiToken.user_id,
+        ApiToken.location_ids,
+        ApiToken.fleet_ids,
+        ApiToken.expires_at,
+    ).where(ApiToken.token_hash == hash_token(token))
+    rows = await fetch_rows(engine, statement)
+    if not rows:
+        raise Unauthenticated("the bearer token is not known")
+    row = rows[0]
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+        raise Unauthenticated("the bearer token has expired")
+    return Principal(
+        role=Role(row.role),
+        subject=str(row.id),
+        user_id=row.user_id,
+        location_ids=frozenset(uuid.UUID(i) for i in row.location_ids),
+        fleet_ids=frozenset(uuid.UUID(i) for i in row.fleet_ids),
+    )

@@ -1,0 +1,55 @@
+"""Who is asking, and which sessions they may see: the one place visibility is decided."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, false, or_, true
+
+from storage.enums import Role
+from storage.models import Session
+from storage.records import SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: a rider, an operator of locations and fleets, or an admin."""
+
+    role: Role
+    subject: str
+    user_id: uuid.UUID | None = None
+    location_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    fleet_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+
+    def session_filter(self) -> ColumnElement[bool]:
+        """A SQL condition true exactly for the sessions this principal may see."""
+        if self.role is Role.ADMIN:
+            return true()
+        if self.role is Role.USER:
+            return Session.user_id == self.user_id if self.user_id else false()
+        conditions: list[ColumnElement[bool]] = []
+        if self.location_ids:
+            locations = sorted(self.location_ids)
+            conditions += [
+                Session.storage_location_id.in_(locations),
+                Session.travel_start_location_id.in_(locations),
+                Session.travel_end_location_id.in_(locations),
+            ]
+        if self.fleet_ids:
+            conditions.append(Session.rental_fleet_id.in_(sorted(self.fleet_ids)))
+        return or_(*conditions) if conditions else false()
+
+    def can_see(self, session: SessionRecord) -> bool:
+        """The same rule as ``session_filter``, applied to a loaded record."""
+        if self.role is Role.ADMIN:
+            return True
+        if self.role is Role.USER:
+            return session.user_id == self.user_id
+        return bool(
+            {
+                session.storage_location_id,
+                session.travel_start_location_id,
+                session.travel_end_location_id,
+            }
+            & self.location_ids
+            or session.rental_fleet_id in self.fleet_ids
+        )

@@ -1,0 +1,233 @@
+"""Reading sessions: filtered keyset lists, single sessions, and the legacy v1 look-ups."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, case
+
+from loaders.base import fetch_rows
+from loaders.sessions import NestedPageKey, Parent
+from resolvers.context import RequestScope
+from resolvers.cursors import Position, fingerprint
+from resolvers.errors import InvalidInput, NotFound
+from storage.enums import SessionKind, SessionStatus
+from storage.models import Session
+from storage.queries import (
+    after_position,
+    at_location,
+    before_position,
+    newest_first,
+    oldest_first,
+    on_device,
+    reference_on_or_after,
+    reference_on_or_before,
+    select_sessions,
+)
+from storage.records import SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    """What a session list is narrowed to; every part is optional and they combine with AND."""
+
+    user_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    device_id: uuid.UUID | None = None
+    fleet_id: uuid.UUID | None = None
+    statuses: frozenset[SessionStatus] = frozenset()
+    kinds: frozenset[SessionKind] = frozenset()
+    from_date: date | None = None
+    to_date: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.from_date and self.to_date and self.from_date > self.to_date:
+            raise InvalidInput(f"from {self.from_date} is after to {self.to_date}")
+
+    def scope(self) -> str:
+        """The fingerprint cursors of this list are bound to."""
+        return fingerprint(
+            "sessions",
+            self.user_id,
+            self.location_id,
+            self.device_id,
+            self.fleet_id,
+            sorted(self.statuses),
+            sorted(self.kinds),
+            self.from_date,
+            self.to_date,
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The filter as SQL conditions."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.user_id:
+            conditions.append(Session.user_id == self.user_id)
+        if self.location_id:
+            conditions.append(at_location(self.location_id))
+        if self.device_id:
+            conditions.append(on_device(self.device_id))
+        if self.fleet_id:
+            conditions.append(Session.rental_fleet_id == self.fleet_id)
+        if self.statuses:
+            conditions.append(Session.status.in_(sorted(self.statuses)))
+        if self.kinds:
+            conditions.append(Session.kind.in_(sorted(self.kinds)))
+        if self.from_date:
+            conditions.append(reference_on_or_after(self.from_date))
+        if self.to_date:
+            conditions.append(reference_on_or_before(self.to_date))
+        return conditions
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    """One page of a newest-first session list, with what is needed to fetch the next."""
+
+    sessions: Sequence[SessionRecord]
+    has_next_page: bool
+    has_previous_page: bool
+    scope: str
+
+    def cursor(self, request: RequestScope, session: SessionRecord) -> str:
+        """The cursor after which the list continues past ``session``."""
+        position = Position(session.reference_time, session.id)
+        return request.cursors.encode_position(position, self.scope)
+
+    def end_cursor(self, request: RequestScope) -> str | None:
+        """The cursor of the last session, or None on an empty page."""
+        return self.cursor(request, self.sessions[-1]) if self.sessions else None
+
+
+def check_page_size(name: str, value: int, maximum: int) -> int:
+    """Refuse page sizes outside 1..maximum with a message naming the argument."""
+    if not 1 <= value <= maximum:
+        raise InvalidInput(f"{name} must be between 1 and {maximum}, got {value}")
+    return value
+
+
+async def list_sessions(
+    request: RequestScope,
+    session_filter: SessionFilter,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    max_page_size: int = 100,
+) -> SessionPage:
+    """A page of the visible sessions matching the filter, newest reference time first.
+
+    Forward paging takes ``first``/``after``; backward paging ``last``/``before``. Both
+    are keyset queries on (reference time, id): a deep page costs what the first does.
+    """
+    if last is not None and first is not None:
+        raise InvalidInput("pass first or last, not both")
+    scope = session_filter.scope()
+    backwards = last is not None or (before is not None and first is None)
+    size = check_page_size("last" if backwards else "first", (last if backwards else first) or 20, max_page_size)
+    statement = select_sessions().where(request.principal.session_filter(), *session_filter.conditions())
+    if after is not None:
+        position = request.cursors.decode_position(after, scope)
+        statement = statement.where(before_position(position.reference_time, position.id))
+    if before is not None:
+        position = request.cursors.decode_position(before, scope)
+        statement = statement.where(after_position(position.reference_time, position.id))
+    statement = statement.order_by(*(oldest_first() if backwards else newest_first()))
+    rows = await fetch_rows(request.engine, statement.limit(size + 1))
+    sessions = [SessionRecord.from_row(row) for row in rows[:size]]
+    more = len(rows) > size
+    if backwards:
+        sessions.reverse()
+        return SessionPage(sessions, before is not None, more, scope)
+    return SessionPage(sessions, more, after is not None, scope)
+
+
+async def list_sessions_by_page_number(
+    request: RequestScope, session_filter: SessionFilter, page: int, page_size: int
+) -> list[SessionRecord]:
+    """Page ``page`` (from 1) of the visible sessions matching the filter, newest first.
+
+    The legacy v1 contract pages by number; v2 and GraphQL use keyset cursors instead.
+    """
+    statement = (
+        select_sessions()
+        .where(request.principal.session_filter(), *session_filter.conditions())
+        .order_by(*newest_first())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return [SessionRecord.from_row(row) for row in await fetch_rows(request.engine, statement)]
+
+
+async def get_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+    """A visible session by id; a hidden one is as missing as one that does not exist."""
+    session = await request.loaders.session.load(session_id)
+    if session is None:
+        raise NotFound(f"session {session_id} not found")
+    return session
+
+
+async def get_user_session(
+    request: RequestScope, user_id: uuid.UUID, session_id: uuid.UUID
+) -> SessionRecord:
+    """A visible session of the given user; another user's session is not found."""
+    session = await request.loaders.session.load(session_id)
+    if session is None or session.user_id != user_id:
+        raise NotFound(f"session {session_id} of user {user_id} not found")
+    return session
+
+
+async def get_parking_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+    """A visible parking session by id; rentals are not found (the v1 view)."""
+    session = await request.loaders.session.load(session_id)
+    if session is None or session.kind is not SessionKind.PARKING:
+        raise NotFound(f"parking session {session_id} not found")
+    return session
+
+
+async def device_parking_session(request: RequestScope, device_id: uuid.UUID) -> SessionRecord:
+    """The device's current parking session (active, else booked), else its latest one."""
+    device = await request.loaders.device.load(device_id)
+    if device is None:
+        raise NotFound(f"device {device_id} not found")
+    current_first = case(
+        (Session.status == SessionStatus.ACTIVE.value, 0),
+        (Session.status == SessionStatus.BOOKED.value, 1),
+        else_=2,
+    )
+    statement = (
+        select_sessions()
+        .where(
+            Session.storage_device_id == device_id,
+            request.principal.session_filter(),
+        )
+        .order_by(current_first, *newest_first())
+        .limit(1)
+    )
+    rows = await fetch_rows(request.engine, statement)
+    if not rows:
+        raise NotFound(f"no parking session on device {device_id}")
+    return SessionRecord.from_row(rows[0])
+
+
+async def nested_sessions(
+    request: RequestScope,
+    parent: Parent,
+    parent_id: uuid.UUID,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    max_page_size: int = 100,
+) -> SessionPage:
+    """A page of the visible sessions of one device, location or fleet, batched per request."""
+    size = check_page_size("first", first or 20, max_page_size)
+    scope = fingerprint("nested-sessions", parent, parent_id)
+    position = request.cursors.decode_position(after, scope) if after else None
+    key = NestedPageKey(
+        parent, parent_id, size + 1, (position.reference_time, position.id) if position else None
+    )
+    records = await request.loaders.sessions_by_parent.load(key)
+    return SessionPage(records[:size], len(records) > size, after is not None, scope)
+

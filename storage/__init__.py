@@ -1,0 +1,1 @@
+"""Tables, engine, migrations and demo data of the session store."""

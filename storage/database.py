@@ -1,0 +1,78 @@
+"""Engines and session factories for SQLite (embedded) and PostgreSQL (production)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./session-gateway.db"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseOptions:
+    """How to connect: pool size and the time limits that keep an outage from hanging requests."""
+
+    pool_size: int = 10
+    max_overflow: int = 10
+    connect_timeout: float = 5.0
+    statement_timeout_ms: int = 15_000
+
+
+def is_sqlite(url: str) -> bool:
+    """True when the URL names an SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngine:
+    """Create the process's engine; call once, in the app's lifespan or a CLI command."""
+    options = options or DatabaseOptions()
+    if is_sqlite(url):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=options.pool_size,
+        max_overflow=options.max_overflow,
+        pool_pre_ping=True,
+        pool_timeout=options.connect_timeout,
+        connect_args={
+            "timeout": options.connect_timeout,
+            "command_timeout": options.statement_timeout_ms / 1000,
+            "server_settings": {
+                "jit": "off",
+                "statement_timeout": str(options.statement_timeout_ms),
+            },
+        },
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A factory of short-lived sessions; objects stay readable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def count_statements(engine: AsyncEngine, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` before every SQL statement the engine sends; returns the remover."""
+
+    def before_cursor_execute(*_args: Any) -> None:
+        callback()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+
+    def remove() -> None:
+        event.remove(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+
+    return remove

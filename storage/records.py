@@ -1,0 +1,145 @@
+"""Plain read-only records built from rows: what the layers above storage pass around."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
+
+# ISO 4217 currencies whose minor unit is not the cent.
+_MINOR_DIGITS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
+    "XPF": 0, "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}  # fmt: skip
+
+
+def minor_digits(currency: str) -> int:
+    """How many decimal places the currency's minor unit has (2 unless listed)."""
+    return _MINOR_DIGITS.get(currency, 2)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact amount in an ISO 4217 currency."""
+
+    currency: str
+    value: Decimal
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> "Money":
+        """Build from integer minor units, e.g. 250 EUR cents -> 2.50 EUR."""
+        return cls(currency, Decimal(minor).scaleb(-minor_digits(currency)))
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """A rider's rating of an ended session, 1 to 5, with an optional comment."""
+
+    rating: int
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LocationRecord:
+    """A place with parking devices."""
+
+    id: uuid.UUID
+    name: str
+    time_zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class FleetRecord:
+    """A set of rental vehicles."""
+
+    id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """A parking device or a rental vehicle."""
+
+    id: uuid.UUID
+    kind: DeviceKind
+    name: str
+    location_id: uuid.UUID | None
+    fleet_id: uuid.UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One lifecycle event of a session."""
+
+    name: EventName
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A parking or rental session with every field of the v2 body."""
+
+    id: uuid.UUID
+    kind: SessionKind
+    status: SessionStatus
+    user_id: uuid.UUID
+    access_key_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    booked_time: datetime | None
+    booked_until_time: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    reference_time: datetime
+    fee: Money | None
+    payment_id: uuid.UUID | None
+    payment_status: PaymentStatus | None
+    rating: Rating | None
+    storage_location_id: uuid.UUID | None
+    storage_device_id: uuid.UUID | None
+    travel_start_location_id: uuid.UUID | None
+    travel_end_location_id: uuid.UUID | None
+    rental_device_id: uuid.UUID | None
+    rental_fleet_id: uuid.UUID | None
+    seconds_active: int | None
+    seconds_paused: int | None
+    battery_used: float | None
+    distance_travelled: float | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> "SessionRecord":
+        """Build from a row of the sessions table."""
+        fee_minor = row.fee_minor
+        rating = row.rating
+        payment_status = row.payment_status
+        return cls(
+            id=row.id,
+            kind=SessionKind(row.kind),
+            status=SessionStatus(row.status),
+            user_id=row.user_id,
+            access_key_id=row.access_key_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            booked_time=row.booked_time,
+            booked_until_time=row.booked_until_time,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            reference_time=row.reference_time,
+            fee=None if fee_minor is None else Money.from_minor(fee_minor, row.fee_currency),
+            payment_id=row.payment_id,
+            payment_status=None if payment_status is None else PaymentStatus(payment_status),
+            rating=None if rating is None else Rating(rating, row.rating_comment),
+            storage_location_id=row.storage_location_id,
+            storage_device_id=row.storage_device_id,
+            travel_start_location_id=row.travel_start_location_id,
+            travel_end_location_id=row.travel_end_location_id,
+            rental_device_id=row.rental_device_id,
+            rental_fleet_id=row.rental_fleet_id,
+            seconds_active=row.seconds_active,
+            seconds_paused=row.seconds_paused,
+            battery_used=row.battery_used,
+            distance_travelled=row.distance_travelled,
+        )

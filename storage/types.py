@@ -1,0 +1,34 @@
+"""Column types that behave the same on SQLite and PostgreSQL."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class TZDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp, stored as naive UTC so both databases agree.
+
+    SQLite drops offsets without converting them and PostgreSQL's ``timestamp`` refuses
+    aware values, so values are normalised to UTC on the way in and marked UTC on the
+    way out. Naive datetimes are refused: a timestamp without a zone is a bug.
+    """
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert an aware datetime to naive UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} has no time zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Mark a stored naive UTC value as UTC."""
+        if value is None:
+            return None
+        result: datetime = value
+        return result.replace(tzinfo=UTC)

@@ -1,0 +1,153 @@
+"""Fixtures shared by every suite: both databases, the dataset, the app and its clients.
+
+Every test that takes ``backend`` (directly or through ``client``) runs twice: on a
+fresh SQLite file and on a fresh PostgreSQL database on 127.0.0.1:5432. PostgreSQL
+being unreachable fails the run; it is never skipped.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from gateway.app import create_app
+from gateway.config import Settings
+from gateway.state import GatewayState
+from storage.database import count_statements, create_engine
+from storage.migrate import upgrade
+from tests.fixtures.dataset import load_dataset
+
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@dataclass
+class Backend:
+    """One migrated database holding the dataset, with tokens for every subject."""
+
+    name: str
+    url: str
+    tokens: dict[str, str]
+
+
+async def _create_postgres_database() -> str:
+    name = f"sgw_test_{uuid.uuid4().hex[:12]}"
+    try:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=10)
+    except (OSError, asyncpg.PostgresError) as error:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN}: {error}. "
+            "Start it (see README) — the suite never skips PostgreSQL.",
+            pytrace=False,
+        )
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return name
+
+
+async def _drop_postgres_database(name: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=10)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def fresh_database_url(kind: str, tmp_path: Path) -> tuple[str, str | None]:
+    """A new empty database of ``kind``; returns its URL and the PostgreSQL name to drop."""
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}", None
+    name = await _create_postgres_database()
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}", name
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Backend]:
+    """A migrated database of each kind with the dataset loaded."""
+    url, pg_name = await fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        tokens = await load_dataset(engine)
+    finally:
+        await engine.dispose()
+    yield Backend(request.param, url, tokens)
+    if pg_name:
+        await _drop_postgres_database(pg_name)
+
+
+@pytest.fixture(scope="session")
+async def app(backend: Backend) -> AsyncIterator[Starlette]:
+    """The gateway over the backend, with its lifespan running."""
+    settings = Settings(
+        database_url=backend.url,
+        public_base_url="https://gateway.test",
+        pagination_secret="test-signing-key-0123456789",
+    )
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="https://gateway.test") as c:
+        yield c
+
+
+@pytest.fixture
+def tokens(backend: Backend) -> dict[str, str]:
+    """Bearer tokens of the dataset's subjects: admin, user_a, user_b, operator_x, operator_f."""
+    return backend.tokens
+
+
+def auth(token: str) -> dict[str, str]:
+    """The Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine sends while a block runs."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.count = 0
+
+    @contextmanager
+    def counting(self) -> Iterator["StatementCounter"]:
+        """Count statements sent inside the block (resets the count first)."""
+        self.count = 0
+
+        def bump() -> None:
+            self.count += 1
+
+        remove = count_statements(self.engine, bump)
+        try:
+            yield self
+        finally:
+            remove()
+
+
+@pytest.fixture
+def statements(app: Starlette) -> StatementCounter:
+    """A statement counter on the app's engine."""
+    state: GatewayState = app.state.gateway
+    return StatementCounter(state.engine)
