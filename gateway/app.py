@@ -53,7 +53,9 @@ async def readyz(request: Request) -> Response:
         async with GatewayState.of(request).engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:
-        return JSONResponse({"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse(
+            {"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"}
+        )
     return JSONResponse({"status": "ready"})
 
 

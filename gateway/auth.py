@@ -21,7 +21,9 @@ def bearer_token(authorization: str | None) -> str | None:
 async def authenticate_connection(connection: HTTPConnection) -> Principal:
     """The caller of an HTTP request; raises ``Unauthenticated`` without a valid token."""
     state = GatewayState.of(connection)
-    principal = await authenticate(state.engine, bearer_token(connection.headers.get("authorization")))
+    principal = await authenticate(
+        state.engine, bearer_token(connection.headers.get("authorization"))
+    )
     connection.scope.setdefault("state", {})["principal"] = principal
     return principal
 

@@ -136,11 +136,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             f"  REST v2:   {base}/session/v2/sessions\n"
             f"  metrics:   {base}/metrics\n"
             f"  admin token (send as 'Authorization: Bearer <token>'):\n\n  {token}\n\n"
-            f"  try: curl -H 'Authorization: Bearer {token}' '{base}/session/v2/sessions?limit=2'\n",
+            f"  try:  curl -H 'Authorization: Bearer {token}' \\\n"
+            f"          '{base}/session/v2/sessions?limit=2'\n",
             flush=True,
         )
     if args.workers > 1 and is_sqlite(settings.database_url):
-        print("note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr)
+        print(
+            "note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr
+        )
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,

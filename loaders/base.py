@@ -29,9 +29,7 @@ def in_key_order(keys: Iterable[K], by_key: dict[K, V]) -> list[V | None]:
     return [by_key.get(key) for key in keys]
 
 
-def grouped_in_key_order(
-    keys: Iterable[K], pairs: Iterable[tuple[K, V]]
-) -> list[list[V]]:
+def grouped_in_key_order(keys: Iterable[K], pairs: Iterable[tuple[K, V]]) -> list[list[V]]:
     """Lists of values for ``keys`` in order, an empty list where a key has none."""
     groups: dict[K, list[V]] = {}
     for key, value in pairs:

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import MAX_BATCH_SIZE, fetch_rows, in_key_order
@@ -26,8 +26,8 @@ def device_from_row(row: Row[Any]) -> DeviceRecord:
 class ByIdLoader(DataLoader[uuid.UUID, R | None], Generic[R]):
     """Rows of one table by primary key, one SELECT per batch."""
 
-    columns: ClassVar[tuple[ColumnElement[Any], ...]]
-    convert: ClassVar[Callable[[Row[Any]], Any]]
+    columns: ClassVar[tuple[Any, ...]]
+    convert: Callable[[Any], Any]
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__(max_batch_size=MAX_BATCH_SIZE)

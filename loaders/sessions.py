@@ -146,7 +146,9 @@ class SessionsByParentLoader(DataLoader[NestedPageKey, list[SessionRecord]]):
             groups.setdefault((key.parent, key.limit, key.after), []).append(key.parent_id)
         found: dict[NestedPageKey, list[SessionRecord]] = {}
         for (parent, limit, after), parent_ids in groups.items():
-            for parent_id, records in (await self._load_group(parent, limit, after, parent_ids)).items():
+            for parent_id, records in (
+                await self._load_group(parent, limit, after, parent_ids)
+            ).items():
                 found[NestedPageKey(parent, parent_id, limit, after)] = records
         return [found.get(key, []) for key in keys]
 
@@ -172,7 +174,9 @@ class SessionsByParentLoader(DataLoader[NestedPageKey, list[SessionRecord]]):
                 ).where(*conditions)
             )
         # A rental can start and end at the same location: de-duplicate per parent.
-        union = ranked[0].union_all(*ranked[1:]).subquery() if len(ranked) > 1 else ranked[0].subquery()
+        union = (
+            ranked[0].union_all(*ranked[1:]).subquery() if len(ranked) > 1 else ranked[0].subquery()
+        )
         statement = (
             select(union)
             .where(union.c.rank <= limit)

@@ -65,7 +65,7 @@ async def _page(
     first: int | None,
     after: str | None,
 ) -> CatalogPage[Any]:
-    size = check_page_size("first", first or 20, 100)
+    size = check_page_size("first", first, 100)
     id_column = loader.columns[0]
     statement = select(*loader.columns).where(*conditions)
     if after:
@@ -99,4 +99,3 @@ async def list_devices(
     """A page of devices matching the filter, ordered by id."""
     scope = fingerprint("devices", device_filter)
     return await _page(request, DeviceByIdLoader, device_filter.conditions(), scope, first, after)
-

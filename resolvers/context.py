@@ -19,6 +19,8 @@ class RequestScope:
     loaders: Loaders
 
     @classmethod
-    def open(cls, principal: Principal, engine: AsyncEngine, cursors: CursorCodec) -> "RequestScope":
+    def open(
+        cls, principal: Principal, engine: AsyncEngine, cursors: CursorCodec
+    ) -> "RequestScope":
         """A fresh scope with fresh loaders bound to the principal's visibility."""
         return cls(principal, engine, cursors, Loaders(engine, principal.session_filter()))

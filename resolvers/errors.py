@@ -1,12 +1,12 @@
 """The errors resolvers raise; the gateway maps each ``code`` to an HTTP status in one table.
 
-    DomainError
-     ├── InvalidInput             VALIDATION                 a parameter is malformed
-     ├── InvalidPaginationToken   INVALID_PAGINATION_TOKEN   forged, truncated or reused elsewhere
-     ├── Unauthenticated          UNAUTHORIZED               no valid bearer token
-     ├── Forbidden                FORBIDDEN                  the role may never do this
-     ├── NotFound                 NOT_FOUND                  missing, or hidden from the caller
-     └── Unavailable              UNAVAILABLE                the database cannot be reached
+DomainError
+ ├── InvalidInput             VALIDATION                 a parameter is malformed
+ ├── InvalidPaginationToken   INVALID_PAGINATION_TOKEN   forged, truncated or reused elsewhere
+ ├── Unauthenticated          UNAUTHORIZED               no valid bearer token
+ ├── Forbidden                FORBIDDEN                  the role may never do this
+ ├── NotFound                 NOT_FOUND                  missing, or hidden from the caller
+ └── Unavailable              UNAVAILABLE                the database cannot be reached
 """
 
 

@@ -20,7 +20,7 @@ from resolvers.scope import Principal
 from storage.enums import Role
 from storage.models import ApiToken
 
-TOKEN_PREFIX = "sgw_"
+TOKEN_PREFIX = "sgw_"  # noqa: S105 (a prefix, not a secret)
 _TOKEN_SHAPE = re.compile(r"sgw_[A-Za-z0-9_-]{43}")
 
 

@@ -100,8 +100,13 @@ class SessionPage:
         return self.cursor(request, self.sessions[-1]) if self.sessions else None
 
 
-def check_page_size(name: str, value: int, maximum: int) -> int:
-    """Refuse page sizes outside 1..maximum with a message naming the argument."""
+DEFAULT_PAGE_SIZE = 20
+
+
+def check_page_size(name: str, value: int | None, maximum: int) -> int:
+    """The page size, defaulting to 20; refuses sizes outside 1..maximum, naming the argument."""
+    if value is None:
+        return min(DEFAULT_PAGE_SIZE, maximum)
     if not 1 <= value <= maximum:
         raise InvalidInput(f"{name} must be between 1 and {maximum}, got {value}")
     return value
@@ -126,8 +131,12 @@ async def list_sessions(
         raise InvalidInput("pass first or last, not both")
     scope = session_filter.scope()
     backwards = last is not None or (before is not None and first is None)
-    size = check_page_size("last" if backwards else "first", (last if backwards else first) or 20, max_page_size)
-    statement = select_sessions().where(request.principal.session_filter(), *session_filter.conditions())
+    size = check_page_size(
+        "last" if backwards else "first", last if backwards else first, max_page_size
+    )
+    statement = select_sessions().where(
+        request.principal.session_filter(), *session_filter.conditions()
+    )
     if after is not None:
         position = request.cursors.decode_position(after, scope)
         statement = statement.where(before_position(position.reference_time, position.id))
@@ -222,7 +231,7 @@ async def nested_sessions(
     max_page_size: int = 100,
 ) -> SessionPage:
     """A page of the visible sessions of one device, location or fleet, batched per request."""
-    size = check_page_size("first", first or 20, max_page_size)
+    size = check_page_size("first", first, max_page_size)
     scope = fingerprint("nested-sessions", parent, parent_id)
     position = request.cursors.decode_position(after, scope) if after else None
     key = NestedPageKey(
@@ -230,4 +239,3 @@ async def nested_sessions(
     )
     records = await request.loaders.sessions_by_parent.load(key)
     return SessionPage(records[:size], len(records) > size, after is not None, scope)
-

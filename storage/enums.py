@@ -4,7 +4,7 @@ from enum import StrEnum
 
 
 class SessionKind(StrEnum):
-    """A parking (storage) session at a dock or locker, or a rental (travel) session on a vehicle."""
+    """A parking (storage) session in a dock or locker, or a rental (travel) session."""
 
     PARKING = "parking"
     RENTAL = "rental"

@@ -96,9 +96,7 @@ class Device(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
-    location_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("locations.id"), index=True
-    )
+    location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id"), index=True)
     fleet_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleets.id"), index=True)
     created_at: Mapped[datetime]
 
@@ -119,8 +117,7 @@ class Session(Base):
             name="end_after_start",
         ),
         CheckConstraint(
-            "booked_time IS NULL OR booked_until_time IS NULL "
-            "OR booked_until_time >= booked_time",
+            "booked_time IS NULL OR booked_until_time IS NULL OR booked_until_time >= booked_time",
             name="booked_until_after_booked",
         ),
         CheckConstraint(
@@ -168,9 +165,7 @@ class Session(Base):
             "reference_time",
             "id",
         ),
-        Index(
-            "ix_sessions_storage_device_reference", "storage_device_id", "reference_time", "id"
-        ),
+        Index("ix_sessions_storage_device_reference", "storage_device_id", "reference_time", "id"),
         Index(
             "ix_sessions_travel_start_location_reference",
             "travel_start_location_id",
@@ -225,9 +220,7 @@ class Session(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     storage_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id"))
     storage_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"))
-    travel_start_location_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("locations.id")
-    )
+    travel_start_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id"))
     travel_end_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id"))
     rental_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"))
     rental_fleet_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleets.id"))

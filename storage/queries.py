@@ -2,8 +2,9 @@
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, UnaryExpression, literal, or_, select, tuple_
 
 from storage.models import Session
 
@@ -15,24 +16,28 @@ def select_sessions() -> Select[tuple[object, ...]]:
     return select(*SESSION_COLUMNS)
 
 
-def newest_first() -> tuple[UnaryExpression[object], ...]:
+def newest_first() -> tuple[UnaryExpression[Any], ...]:
     """The list order: newest reference time first, ties broken by id."""
     return (Session.reference_time.desc(), Session.id.desc())
 
 
-def oldest_first() -> tuple[UnaryExpression[object], ...]:
+def oldest_first() -> tuple[UnaryExpression[Any], ...]:
     """The reverse of ``newest_first``, for paging backwards."""
     return (Session.reference_time.asc(), Session.id.asc())
 
 
 def before_position(reference_time: datetime, id_: uuid.UUID) -> ColumnElement[bool]:
     """Rows after the position in newest-first order (older ones)."""
-    return tuple_(Session.reference_time, Session.id) < tuple_(reference_time, id_)
+    return tuple_(Session.reference_time, Session.id) < tuple_(
+        literal(reference_time, Session.reference_time.type), literal(id_, Session.id.type)
+    )
 
 
 def after_position(reference_time: datetime, id_: uuid.UUID) -> ColumnElement[bool]:
     """Rows before the position in newest-first order (newer ones)."""
-    return tuple_(Session.reference_time, Session.id) > tuple_(reference_time, id_)
+    return tuple_(Session.reference_time, Session.id) > tuple_(
+        literal(reference_time, Session.reference_time.type), literal(id_, Session.id.type)
+    )
 
 
 def start_of_day(day: date) -> datetime:

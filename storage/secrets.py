@@ -3,7 +3,7 @@
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +20,7 @@ async def shared_secret(engine: AsyncEngine, name: str) -> str:
     try:
         async with engine.begin() as connection:
             await connection.execute(
-                GatewaySecret.__table__.insert().values(
+                insert(GatewaySecret).values(
                     name=name, value=secrets.token_urlsafe(48), created_at=datetime.now(UTC)
                 )
             )

@@ -1,12 +1,13 @@
 """The GraphQL schema: the query root and the schema object (built without touching a database)."""
 
+from typing import Any
+
 import strawberry
 from strawberry import relay
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.graphql.context import Info
-from gateway.graphql.extensions import DomainErrors
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.types import (
     Connection,
@@ -95,13 +96,20 @@ class Query:
         return _catalog_connection(info, page, Device)
 
 
+class GatewaySchema(strawberry.Schema):
+    """The schema, leaving error logging to the view, which knows the correlation id."""
+
+    def process_errors(self, errors: Any, execution_context: Any = None) -> None:
+        """Log nothing here: expected errors are not faults, unexpected ones are logged later."""
+
+
 def create_schema() -> strawberry.Schema:
     """The schema; importing or building it never connects to a database."""
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         types=[Session, Device, Location, Fleet],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[DomainErrors, ParserCache, ValidationCache],
+        extensions=[ParserCache, ValidationCache],
     )
 
 

@@ -1,9 +1,9 @@
 """The GraphQL object types: sessions with their storage-or-travel details, and the catalog."""
 
-import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 import strawberry
 from strawberry import relay
@@ -12,14 +12,15 @@ from gateway.graphql.context import Info
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
-from storage import enums
+from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
 from storage.records import DeviceRecord, FleetRecord, LocationRecord, SessionRecord
 
-SessionKind = strawberry.enum(enums.SessionKind, description="Parking (storage) or rental (travel)")
-SessionStatus = strawberry.enum(enums.SessionStatus, description="Where a session is in its lifecycle")
-EventName = strawberry.enum(enums.EventName, description="What happened to a session")
-PaymentStatus = strawberry.enum(enums.PaymentStatus, description="The state of a session's payment")
-DeviceKind = strawberry.enum(enums.DeviceKind, description="What a device is")
+# Register the storage enums with Strawberry; annotations use the enum classes themselves.
+strawberry.enum(SessionKind, description="Parking (storage) or rental (travel)")
+strawberry.enum(SessionStatus, description="Where a session is in its lifecycle")
+strawberry.enum(EventName, description="What happened to a session")
+strawberry.enum(PaymentStatus, description="The state of a session's payment")
+strawberry.enum(DeviceKind, description="What a device is")
 
 T = TypeVar("T")
 
@@ -61,21 +62,27 @@ def _connection(edges: list[Edge[Any]], has_next: bool, has_previous: bool) -> C
 def session_connection(info: Info, page: session_resolvers.SessionPage) -> "Connection[Session]":
     """A GraphQL connection of a page of session records."""
     scope = info.context.scope
-    edges = [Edge(cursor=page.cursor(scope, s), node=Session.from_record(s, info)) for s in page.sessions]
+    edges = [
+        Edge(cursor=page.cursor(scope, s), node=Session.from_record(s, info)) for s in page.sessions
+    ]
     return _connection(edges, page.has_next_page, page.has_previous_page)
 
 
-def _catalog_connection(info: Info, page: catalog_resolvers.CatalogPage[Any], node: Any) -> Connection[Any]:
+def _catalog_connection(
+    info: Info, page: catalog_resolvers.CatalogPage[Any], node: Any
+) -> Connection[Any]:
     scope = info.context.scope
-    edges = [Edge(cursor=page.cursor(scope, item), node=node.from_record(item)) for item in page.items]
+    edges = [
+        Edge(cursor=page.cursor(scope, item), node=node.from_record(item)) for item in page.items
+    ]
     return _connection(edges, page.has_next_page, page.has_previous_page)
 
 
-def _uuids(node_ids: Any) -> list[uuid.UUID | None]:
-    result: list[uuid.UUID | None] = []
+def _uuids(node_ids: Any) -> list[UUID | None]:
+    result: list[UUID | None] = []
     for node_id in node_ids:
         try:
-            result.append(uuid.UUID(str(node_id)))
+            result.append(UUID(str(node_id)))
         except ValueError:
             result.append(None)
     return result
@@ -91,12 +98,14 @@ async def _load_nodes(loader: Any, node_ids: Any, convert: Any) -> list[Any]:
 @strawberry.type(description="An exact amount of money")
 class Money:
     currency: str = strawberry.field(description="ISO 4217 currency code")
-    value: Decimal = strawberry.field(description="The amount in the currency's minor unit precision")
+    value: Decimal = strawberry.field(
+        description="The amount in the currency's minor unit precision"
+    )
 
 
 @strawberry.type(description="The payment of a paid session")
 class Payment:
-    id: uuid.UUID | None
+    id: UUID | None
     status: PaymentStatus
 
 
@@ -115,7 +124,7 @@ class SessionEvent:
 @strawberry.type(description="A place with parking devices")
 class Location(relay.Node):
     id: relay.NodeID[str]
-    uuid: uuid.UUID
+    uuid: UUID
     name: str
     time_zone: str = strawberry.field(description="IANA time zone of the place")
 
@@ -136,11 +145,16 @@ class Location(relay.Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Device"]:
         page = await catalog_resolvers.list_devices(
-            info.context.scope, catalog_resolvers.DeviceFilter(location_id=self.uuid), first=first, after=after
+            info.context.scope,
+            catalog_resolvers.DeviceFilter(location_id=self.uuid),
+            first=first,
+            after=after,
         )
         return _catalog_connection(info, page, Device)
 
-    @strawberry.field(description="Sessions parked here or rentals that started or ended here, newest first")
+    @strawberry.field(
+        description="Sessions parked here or rentals that started or ended here, newest first"
+    )
     async def sessions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Session"]:
@@ -153,7 +167,7 @@ class Location(relay.Node):
 @strawberry.type(description="A set of rental vehicles")
 class Fleet(relay.Node):
     id: relay.NodeID[str]
-    uuid: uuid.UUID
+    uuid: UUID
     name: str
 
     @classmethod
@@ -173,7 +187,10 @@ class Fleet(relay.Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Device"]:
         page = await catalog_resolvers.list_devices(
-            info.context.scope, catalog_resolvers.DeviceFilter(fleet_id=self.uuid), first=first, after=after
+            info.context.scope,
+            catalog_resolvers.DeviceFilter(fleet_id=self.uuid),
+            first=first,
+            after=after,
         )
         return _catalog_connection(info, page, Device)
 
@@ -190,11 +207,11 @@ class Fleet(relay.Node):
 @strawberry.type(description="A parking device at a location, or a rental vehicle of a fleet")
 class Device(relay.Node):
     id: relay.NodeID[str]
-    uuid: uuid.UUID
+    uuid: UUID
     kind: DeviceKind
     name: str
-    location_id: strawberry.Private[uuid.UUID | None]
-    fleet_id: strawberry.Private[uuid.UUID | None]
+    location_id: strawberry.Private[UUID | None]
+    fleet_id: strawberry.Private[UUID | None]
 
     @classmethod
     def from_record(cls, record: DeviceRecord | None) -> "Device | None":
@@ -219,7 +236,9 @@ class Device(relay.Node):
     async def location(self, info: Info) -> Location | None:
         if self.location_id is None:
             return None
-        return Location.from_record(await info.context.scope.loaders.location.load(self.location_id))
+        return Location.from_record(
+            await info.context.scope.loaders.location.load(self.location_id)
+        )
 
     @strawberry.field(description="The fleet of a rental vehicle; null for parking devices")
     async def fleet(self, info: Info) -> Fleet | None:
@@ -244,12 +263,14 @@ class Device(relay.Node):
 
 @strawberry.type(description="Parking metadata: where the vehicle is stored")
 class StorageDetails:
-    location_id: strawberry.Private[uuid.UUID]
-    device_id: strawberry.Private[uuid.UUID]
+    location_id: strawberry.Private[UUID]
+    device_id: strawberry.Private[UUID]
 
     @strawberry.field
     async def location(self, info: Info) -> Location | None:
-        return Location.from_record(await info.context.scope.loaders.location.load(self.location_id))
+        return Location.from_record(
+            await info.context.scope.loaders.location.load(self.location_id)
+        )
 
     @strawberry.field
     async def device(self, info: Info) -> Device | None:
@@ -260,28 +281,36 @@ class StorageDetails:
 class TravelDetails:
     seconds_active: int | None
     seconds_paused: int | None
-    battery_used: float | None = strawberry.field(description="Battery used, in percent of a charge")
+    battery_used: float | None = strawberry.field(
+        description="Battery used, in percent of a charge"
+    )
     distance_travelled: float | None = strawberry.field(description="Distance travelled, in metres")
-    start_location_id: strawberry.Private[uuid.UUID | None]
-    end_location_id: strawberry.Private[uuid.UUID | None]
-    rental_device_id: strawberry.Private[uuid.UUID]
-    rental_fleet_id: strawberry.Private[uuid.UUID]
+    start_location_id: strawberry.Private[UUID | None]
+    end_location_id: strawberry.Private[UUID | None]
+    rental_device_id: strawberry.Private[UUID]
+    rental_fleet_id: strawberry.Private[UUID]
 
     @strawberry.field
     async def start_location(self, info: Info) -> Location | None:
         if self.start_location_id is None:
             return None
-        return Location.from_record(await info.context.scope.loaders.location.load(self.start_location_id))
+        return Location.from_record(
+            await info.context.scope.loaders.location.load(self.start_location_id)
+        )
 
     @strawberry.field
     async def end_location(self, info: Info) -> Location | None:
         if self.end_location_id is None:
             return None
-        return Location.from_record(await info.context.scope.loaders.location.load(self.end_location_id))
+        return Location.from_record(
+            await info.context.scope.loaders.location.load(self.end_location_id)
+        )
 
     @strawberry.field
     async def rental_device(self, info: Info) -> Device | None:
-        return Device.from_record(await info.context.scope.loaders.device.load(self.rental_device_id))
+        return Device.from_record(
+            await info.context.scope.loaders.device.load(self.rental_device_id)
+        )
 
     @strawberry.field
     async def rental_fleet(self, info: Info) -> Fleet | None:
@@ -297,16 +326,20 @@ SessionDetails = Annotated[
 @strawberry.type(description="A parking or rental session")
 class Session(relay.Node):
     id: relay.NodeID[str]
-    uuid: uuid.UUID
+    uuid: UUID
     kind: SessionKind
     status: SessionStatus
-    user_id: uuid.UUID
-    access_key_id: uuid.UUID | None
+    user_id: UUID
+    access_key_id: UUID | None
     created_at: datetime
     updated_at: datetime
-    booked_time: datetime | None = strawberry.field(description="Null if the session had no booking")
+    booked_time: datetime | None = strawberry.field(
+        description="Null if the session had no booking"
+    )
     booked_until_time: datetime | None
-    start_time: datetime | None = strawberry.field(description="Null if the session has not started")
+    start_time: datetime | None = strawberry.field(
+        description="Null if the session has not started"
+    )
     end_time: datetime | None = strawberry.field(description="Null if the session has not ended")
     fee: Money | None = strawberry.field(description="Null unless the session is paid and priced")
     payment: Payment | None = strawberry.field(description="Null unless the session is paid")
@@ -346,13 +379,17 @@ class Session(relay.Node):
     async def resolve_nodes(cls, *, info: Info, node_ids: Any, required: bool = False) -> list[Any]:
         """Visible sessions by global id, in order, None where missing or hidden."""
         return await _load_nodes(
-            info.context.scope.loaders.session, node_ids, lambda r: cls.from_record(r, info) if r else None
+            info.context.scope.loaders.session,
+            node_ids,
+            lambda r: cls.from_record(r, info) if r else None,
         )
 
-    @strawberry.field(description="Storage details of a parking session, travel details of a rental")
+    @strawberry.field(
+        description="Storage details of a parking session, travel details of a rental"
+    )
     def details(self) -> SessionDetails:
         record = self.record
-        if record.kind is enums.SessionKind.PARKING:
+        if record.kind is SessionKind.PARKING:
             return StorageDetails(
                 location_id=record.storage_location_id,  # type: ignore[arg-type]
                 device_id=record.storage_device_id,  # type: ignore[arg-type]
@@ -381,18 +418,22 @@ class Session(relay.Node):
 
 @strawberry.input(description="Narrows a session list; the parts combine with AND")
 class SessionFilter:
-    user_id: uuid.UUID | None = None
-    location_id: uuid.UUID | None = strawberry.field(
+    user_id: UUID | None = None
+    location_id: UUID | None = strawberry.field(
         default=None, description="Parking location, or a rental's start or end location"
     )
-    device_id: uuid.UUID | None = None
-    fleet_id: uuid.UUID | None = None
-    status: list[SessionStatus] | None = strawberry.field(default=None, description="Any of these statuses")
+    device_id: UUID | None = None
+    fleet_id: UUID | None = None
+    status: list[SessionStatus] | None = strawberry.field(
+        default=None, description="Any of these statuses"
+    )
     kind: SessionKind | None = None
     from_: date | None = strawberry.field(
         default=None, name="from", description="First UTC day of the reference time, inclusive"
     )
-    to: date | None = strawberry.field(default=None, description="Last UTC day of the reference time, inclusive")
+    to: date | None = strawberry.field(
+        default=None, description="Last UTC day of the reference time, inclusive"
+    )
 
     def to_resolver_filter(self) -> session_resolvers.SessionFilter:
         """The resolver-level filter."""
@@ -411,13 +452,13 @@ class SessionFilter:
 @strawberry.input(description="Narrows a device list")
 class DeviceFilter:
     kind: DeviceKind | None = None
-    location_id: uuid.UUID | None = None
-    fleet_id: uuid.UUID | None = None
+    location_id: UUID | None = None
+    fleet_id: UUID | None = None
 
 
 @strawberry.type(description="Who the current token stands for")
 class Viewer:
     role: str
-    user_id: uuid.UUID | None
-    location_ids: list[uuid.UUID]
-    fleet_ids: list[uuid.UUID]
+    user_id: UUID | None
+    location_ids: list[UUID]
+    fleet_ids: list[UUID]

@@ -1,17 +1,20 @@
-"""The HTTP and WebSocket endpoint of GraphQL at /graphql, with GraphiQL for browsers."""
+"""The HTTP endpoint of GraphQL at /graphql, with GraphiQL for browsers."""
 
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 
 from gateway.auth import request_scope
 from gateway.config import Settings
 from gateway.graphql.context import Context
+from gateway.graphql.errors import client_error
 from gateway.graphql.schema import schema
 from gateway.middleware import correlation_id_of
 from gateway.responses import JSONResponse
@@ -21,7 +24,16 @@ from resolvers.uris import Uris
 
 
 class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's ASGI view with the gateway's per-request context."""
+    """Strawberry's ASGI view with the gateway's per-request context and error policy."""
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """Render the result, giving every error a code and the correlation id."""
+        if result.errors:
+            correlation_id = correlation_id_of(request.scope)
+            result.errors = [client_error(error, correlation_id) for error in result.errors]
+        return process_result(result)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -53,15 +65,18 @@ class AuthenticatedGraphQL:
         self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope, receive)
-            if not (self.graphiql and _wants_graphiql(request)):
-                try:
-                    scope["state"]["request_scope"] = await request_scope(request)
-                except DomainError as error:
-                    await _unauthorized(error, correlation_id_of(scope))(scope, receive, send)
-                    return
-        await self.view(scope, receive, send)
+        request = Request(scope, receive)
+        if self.graphiql and _wants_graphiql(request):
+            response = await self.view.render_graphql_ide(request)
+        else:
+            try:
+                scope["state"]["request_scope"] = await request_scope(request)
+            except DomainError as error:
+                response = _unauthorized(error, correlation_id_of(scope))
+            else:
+                await self.view(scope, receive, send)
+                return
+        await response(scope, receive, send)
 
 
 def _unauthorized(error: DomainError, correlation_id: str) -> Response:
@@ -79,7 +94,7 @@ def _unauthorized(error: DomainError, correlation_id: str) -> Response:
 
 
 def graphql_routes(settings: Settings) -> list[BaseRoute]:
-    """The /graphql routes for HTTP and WebSocket."""
+    """The /graphql route."""
     view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     app = AuthenticatedGraphQL(view, settings.graphiql)
-    return [Route("/graphql", app, methods=["GET", "POST"]), WebSocketRoute("/graphql", app)]
+    return [Route("/graphql", app, methods=["GET", "POST"])]

@@ -1,4 +1,4 @@
-"""initial schema
+"""Initial schema: catalog, sessions, events, auxiliary devices, tokens, secrets.
 
 Revision ID: 0001
 Revises: (none)
@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -19,7 +18,6 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Apply this revision."""
-
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -90,9 +88,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_devices")),
     )
     op.create_index(op.f("ix_devices_fleet_id"), "devices", ["fleet_id"], unique=False)
-    op.create_index(
-        op.f("ix_devices_location_id"), "devices", ["location_id"], unique=False
-    )
+    op.create_index(op.f("ix_devices_location_id"), "devices", ["location_id"], unique=False)
     op.create_table(
         "sessions",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -131,9 +127,7 @@ def upgrade() -> None:
             "(status = 'pending' AND start_time IS NULL AND end_time IS NULL AND reference_time = created_at) OR (status = 'booked' AND booked_time IS NOT NULL AND start_time IS NULL AND end_time IS NULL AND reference_time = booked_time) OR (status = 'active' AND start_time IS NOT NULL AND end_time IS NULL AND reference_time = start_time) OR (status = 'ended' AND end_time IS NOT NULL AND reference_time = end_time)",
             name=op.f("ck_sessions_status_times"),
         ),
-        sa.CheckConstraint(
-            "kind IN ('parking', 'rental')", name=op.f("ck_sessions_kind")
-        ),
+        sa.CheckConstraint("kind IN ('parking', 'rental')", name=op.f("ck_sessions_kind")),
         sa.CheckConstraint(
             "payment_status IS NULL OR payment_status IN ('APPROVED', 'CANCELED', 'NEEDS_APPROVAL', 'NOT_CHARGED', 'PAID', 'PAYMENT_FAILED', 'PENDING', 'REFUNDED', 'REFUND_FAILED')",
             name=op.f("ck_sessions_payment_status"),
@@ -198,9 +192,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sessions")),
     )
-    op.create_index(
-        "ix_sessions_reference", "sessions", ["reference_time", "id"], unique=False
-    )
+    op.create_index("ix_sessions_reference", "sessions", ["reference_time", "id"], unique=False)
     op.create_index(
         "ix_sessions_rental_device_reference",
         "sessions",
@@ -292,9 +284,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "session_events",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("session_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=10), nullable=False),
         sa.Column("timestamp", sa.DateTime(), nullable=False),
@@ -320,7 +310,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
-
     op.drop_index("ix_session_events_session_timestamp", table_name="session_events")
     op.drop_table("session_events")
     op.drop_index(

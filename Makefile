@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test check lint format schema bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the gateway with its test tools
+
+run: $(STAMP)  ## serve on 127.0.0.1:8000 with demo data (SQLite unless DATABASE_URL is set)
+	$(BIN)/session-gateway serve --demo
+
+test: check  ## every check, then the whole test suite on SQLite and PostgreSQL
+	$(BIN)/pytest
+
+check: $(STAMP)  ## formatting, lint, types, layer contracts, schema snapshot
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/session-gateway export-schema | diff -u schema.graphql - \
+		|| (echo "schema.graphql is stale: run 'make schema'" && exit 1)
+
+format: $(STAMP)  ## apply formatting and safe lint fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+schema: $(STAMP)  ## regenerate schema.graphql from the code
+	$(BIN)/session-gateway export-schema > schema.graphql
+
+bench: $(STAMP)  ## load benchmark (see bench/README.md)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info session-gateway.db*
