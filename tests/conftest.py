@@ -151,3 +151,42 @@ def statements(app: Starlette) -> StatementCounter:
     """A statement counter on the app's engine."""
     state: GatewayState = app.state.gateway
     return StatementCounter(state.engine)
+
+
+@dataclass
+class Bulk:
+    """A second database per backend with a few hundred demo sessions, for page-size tests."""
+
+    backend: str
+    client: httpx.AsyncClient
+    statements: StatementCounter
+    admin_token: str
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def bulk(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Bulk]:
+    """The gateway over 400 seeded demo sessions on each backend."""
+    from resolvers.identity import create_token
+    from storage.demo import seed
+    from storage.enums import Role
+
+    url, pg_name = await fresh_database_url(request.param, tmp_path_factory.mktemp("bulk"))
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        await seed(engine, 400, seed=7, progress=False)
+        token = await create_token(engine, Role.ADMIN, label="bulk admin")
+    finally:
+        await engine.dispose()
+    application = create_app(
+        Settings(database_url=url, pagination_secret="bulk-signing-key-0123456789")
+    )
+    async with LifespanManager(application):
+        transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="https://gateway.test") as c:
+            counter = StatementCounter(application.state.gateway.engine)
+            yield Bulk(request.param, c, counter, token)
+    if pg_name:
+        await _drop_postgres_database(pg_name)

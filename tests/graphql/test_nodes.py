@@ -15,7 +15,7 @@ from tests.fixtures.dataset import (
     UNUSED_ID,
     USER_A,
 )
-from tests.graphql.helpers import data, gql, global_id
+from tests.graphql.helpers import data, global_id, gql
 
 NODE = """query($id: ID!) { node(id: $id) { __typename id
   ... on Session { uuid status }
@@ -117,7 +117,8 @@ async def test_nested_session_lists_follow_the_callers_visibility(client, tokens
 
 async def test_nested_session_lists_page_with_cursors(client, tokens):
     query = """query($id: ID!, $after: String) { node(id: $id) { ... on Location {
-      sessions(first: 2, after: $after) { nodes { uuid } pageInfo { hasNextPage endCursor } } } } }"""
+      sessions(first: 2, after: $after) {
+        nodes { uuid } pageInfo { hasNextPage endCursor } } } } }"""
     seen, after = [], None
     while True:
         page = await data(

@@ -1,0 +1,58 @@
+"""Every nested look-up is batched: the statements a query costs do not grow with page size."""
+
+from tests.graphql.helpers import data
+
+EVERYTHING = """query($first: Int) { sessions(first: $first) {
+  edges { cursor node {
+    id uuid kind status userId accessKeyId createdAt updatedAt bookedTime bookedUntilTime
+    startTime endTime uri fee { currency value } payment { id status } rating { rating comment }
+    events { name timestamp }
+    auxiliaryDevices { uuid kind name location { uuid name } }
+    details {
+      __typename
+      ... on StorageDetails {
+        location { id uuid name timeZone }
+        device { id uuid kind name location { uuid name } currentSession { uuid } }
+      }
+      ... on TravelDetails {
+        secondsActive secondsPaused batteryUsed distanceTravelled
+        startLocation { uuid name } endLocation { uuid name }
+        rentalDevice { id uuid kind name fleet { uuid name } currentSession { uuid } }
+        rentalFleet { uuid name }
+      }
+    }
+  } }
+  pageInfo { hasNextPage endCursor }
+} }"""
+
+CATALOG = """query($first: Int) { devices(first: $first) { nodes {
+  uuid location { name } fleet { name } currentSession { uuid }
+  sessions(first: 5) { nodes { uuid events { name } } }
+} } }"""
+
+
+async def statements_for(bulk, query, first):
+    with bulk.statements.counting() as counter:
+        result = await data(bulk.client, bulk.admin_token, query, first=first)
+    return counter.count, result
+
+
+async def test_the_sessions_connection_costs_the_same_at_10_and_100(bulk):
+    small, small_result = await statements_for(bulk, EVERYTHING, 10)
+    large, large_result = await statements_for(bulk, EVERYTHING, 100)
+    assert len(small_result["sessions"]["edges"]) == 10
+    assert len(large_result["sessions"]["edges"]) == 100
+    kinds = {edge["node"]["details"]["__typename"] for edge in large_result["sessions"]["edges"]}
+    assert kinds == {"StorageDetails", "TravelDetails"}
+    assert small == large
+    assert large <= 8, f"{large} statements"
+
+
+async def test_nested_lists_under_a_catalog_list_are_batched(bulk):
+    small, small_result = await statements_for(bulk, CATALOG, 5)
+    large, large_result = await statements_for(bulk, CATALOG, 25)
+    assert len(small_result["devices"]["nodes"]) == 5
+    assert len(large_result["devices"]["nodes"]) == 25
+    # token, devices, locations, fleets, open sessions, nested sessions, their events
+    assert small == large
+    assert large <= 7, f"{large} statements"
