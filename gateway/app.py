@@ -24,6 +24,7 @@ from resolvers.errors import DomainError
 from storage.database import count_statements, create_engine
 from storage.migrate import is_at_head
 from storage.secrets import shared_secret
+from storage.updates import create_update_bus
 
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
@@ -75,9 +76,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 )
             key = settings.pagination_secret or await shared_secret(engine, "pagination")
             remove_counter = count_statements(engine, metrics.count_statement)
-            app.state.gateway = GatewayState(settings, engine, CursorCodec(key.encode()), metrics)
-            yield
-            remove_counter()
+            updates = create_update_bus(engine)
+            await updates.start()
+            app.state.gateway = GatewayState(
+                settings, engine, CursorCodec(key.encode()), metrics, updates
+            )
+            try:
+                yield
+            finally:
+                await updates.stop()
+                remove_counter()
         finally:
             await engine.dispose()
 

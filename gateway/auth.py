@@ -32,4 +32,4 @@ async def request_scope(connection: HTTPConnection) -> RequestScope:
     """Authenticate the request and open its resolver scope with fresh loaders."""
     state = GatewayState.of(connection)
     principal = await authenticate_connection(connection)
-    return RequestScope.open(principal, state.engine, state.cursors)
+    return RequestScope.open(principal, state.engine, state.cursors, state.updates)

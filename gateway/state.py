@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from resolvers.cursors import CursorCodec
+from storage.updates import UpdateBus
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,7 @@ class GatewayState:
     engine: AsyncEngine
     cursors: CursorCodec
     metrics: Metrics
+    updates: UpdateBus
 
     @staticmethod
     def of(connection: HTTPConnection) -> "GatewayState":

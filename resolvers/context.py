@@ -1,12 +1,13 @@
 """Everything one request's resolvers need: who asks, the database, loaders and cursors."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.registry import Loaders
 from resolvers.cursors import CursorCodec
 from resolvers.scope import Principal
+from storage.updates import UpdateBus
 
 
 @dataclass(slots=True)
@@ -17,10 +18,16 @@ class RequestScope:
     engine: AsyncEngine
     cursors: CursorCodec
     loaders: Loaders
+    updates: UpdateBus = field(default_factory=UpdateBus)
 
     @classmethod
     def open(
-        cls, principal: Principal, engine: AsyncEngine, cursors: CursorCodec
+        cls,
+        principal: Principal,
+        engine: AsyncEngine,
+        cursors: CursorCodec,
+        updates: UpdateBus | None = None,
     ) -> "RequestScope":
         """A fresh scope with fresh loaders bound to the principal's visibility."""
-        return cls(principal, engine, cursors, Loaders(engine, principal.session_filter()))
+        loaders = Loaders(engine, principal.session_filter())
+        return cls(principal, engine, cursors, loaders, updates or UpdateBus())

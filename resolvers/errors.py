@@ -54,3 +54,21 @@ class Unavailable(DomainError):
     """The database cannot be reached; the client should retry later."""
 
     code = "UNAVAILABLE"
+
+
+class InvalidTransition(DomainError):
+    """The session's lifecycle does not allow this command in its current state."""
+
+    code = "INVALID_TRANSITION"
+
+
+class Conflict(DomainError):
+    """A concurrent write changed the session or took the device first; nothing was done."""
+
+    code = "CONFLICT"
+
+
+class IdempotencyKeyReused(DomainError):
+    """An idempotency key was sent again with a different request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"

@@ -6,6 +6,7 @@ queries and must stay in step with the migrations (a test compares them).
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -224,6 +226,8 @@ class Session(Base):
     travel_end_location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id"))
     rental_device_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("devices.id"))
     rental_fleet_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleets.id"))
+    # Bumped by every write; writers update only the version they read (optimistic locking).
+    version: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     seconds_active: Mapped[int | None] = mapped_column(Integer)
     seconds_paused: Mapped[int | None] = mapped_column(Integer)
     battery_used: Mapped[float | None] = mapped_column(Float)
@@ -276,6 +280,43 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
+
+
+class Tariff(Base):
+    """What parking at a location or riding a fleet's vehicles costs."""
+
+    __tablename__ = "tariffs"
+    __table_args__ = (
+        CheckConstraint("(location_id IS NULL) != (fleet_id IS NULL)", name="location_or_fleet"),
+        CheckConstraint(
+            "free_minutes >= 0 AND period_minutes > 0 AND price_per_period >= 0"
+            " AND (daily_cap IS NULL OR daily_cap >= 0)",
+            name="non_negative",
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id"), unique=True)
+    fleet_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("fleets.id"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    free_minutes: Mapped[int] = mapped_column(Integer)
+    period_minutes: Mapped[int] = mapped_column(Integer)
+    # Prices may have sub-minor-unit precision; fees are rounded once, at the end.
+    price_per_period: Mapped[Decimal] = mapped_column(Numeric(12, 4))
+    daily_cap: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+
+
+class IdempotencyKey(Base):
+    """The first outcome of a mutation sent with an idempotency key, replayed on repeats."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
 
 
 class GatewaySecret(Base):

@@ -108,6 +108,7 @@ class SessionRecord:
     seconds_paused: int | None
     battery_used: float | None
     distance_travelled: float | None
+    version: int = 0
 
     @classmethod
     def from_row(cls, row: Any) -> "SessionRecord":
@@ -142,4 +143,5 @@ class SessionRecord:
             seconds_paused=row.seconds_paused,
             battery_used=row.battery_used,
             distance_travelled=row.distance_travelled,
+            version=row.version,
         )

@@ -8,7 +8,9 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.graphql.context import Info
+from gateway.graphql.mutations import Mutation
 from gateway.graphql.scalars import SCALAR_MAP
+from gateway.graphql.subscriptions import Subscription
 from gateway.graphql.types import (
     Connection,
     Device,
@@ -107,6 +109,8 @@ def create_schema() -> strawberry.Schema:
     """The schema; importing or building it never connects to a database."""
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         types=[Session, Device, Location, Fleet],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[ParserCache, ValidationCache],

@@ -1,17 +1,20 @@
-"""The HTTP endpoint of GraphQL at /graphql, with GraphiQL for browsers."""
+"""The GraphQL endpoint at /graphql: HTTP, WebSocket subscriptions, GraphiQL for browsers."""
 
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.auth import request_scope
+from gateway.auth import bearer_token, request_scope
 from gateway.config import Settings
 from gateway.graphql.context import Context
 from gateway.graphql.errors import client_error
@@ -19,7 +22,9 @@ from gateway.graphql.schema import schema
 from gateway.middleware import correlation_id_of
 from gateway.responses import JSONResponse
 from gateway.state import GatewayState
+from resolvers.context import RequestScope
 from resolvers.errors import DomainError
+from resolvers.identity import authenticate
 from resolvers.uris import Uris
 
 
@@ -38,15 +43,33 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        """A fresh context per request: principal, loaders and URL builder."""
+        """A fresh context per request (per connection for WebSockets)."""
         state = GatewayState.of(request)
         return Context(
             request=request,
             response=response,
-            scope=request.scope["state"]["request_scope"],
             uris=Uris(state.settings.public_base_url),
             correlation_id=correlation_id_of(request.scope),
+            request_scope=request.scope["state"].get("request_scope"),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from the token its ``connection_init`` carries."""
+        params = context.connection_params or {}
+        raw = params.get("Authorization") or params.get("authorization")
+        token = bearer_token(raw) if isinstance(raw, str) else None
+        state = GatewayState.of(context.request)
+        try:
+            principal = await authenticate(state.engine, token)
+        except DomainError as error:
+            raise ConnectionRejectionError(
+                {"message": error.message, "code": error.code}
+            ) from error
+        context.request_scope = RequestScope.open(
+            principal, state.engine, state.cursors, state.updates
+        )
+        unset: UnsetType = UNSET
+        return unset
 
 
 def _wants_graphiql(request: Request) -> bool:
@@ -65,6 +88,9 @@ class AuthenticatedGraphQL:
         self.graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.view(scope, receive, send)
+            return
         request = Request(scope, receive)
         if self.graphiql and _wants_graphiql(request):
             response = await self.view.render_graphql_ide(request)
@@ -94,7 +120,12 @@ def _unauthorized(error: DomainError, correlation_id: str) -> Response:
 
 
 def graphql_routes(settings: Settings) -> list[BaseRoute]:
-    """The /graphql route."""
-    view = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    """The /graphql routes: HTTP, and WebSocket for subscriptions (graphql-transport-ws)."""
+    view = GraphQLView(
+        schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        keep_alive=True,
+    )
     app = AuthenticatedGraphQL(view, settings.graphiql)
-    return [Route("/graphql", app, methods=["GET", "POST"])]
+    return [Route("/graphql", app, methods=["GET", "POST"]), WebSocketRoute("/graphql", app)]

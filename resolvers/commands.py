@@ -1,0 +1,329 @@
+"""Lifecycle commands: each one transaction, authorized, and announced after commit.
+
+Every command reads the session, asks the pure state machine in ``resolvers.lifecycle``
+whether the step is allowed, and writes only if the row still has the version it read:
+of concurrent commands on one session exactly one wins, the others get ``Conflict``.
+The database's partial unique index decides races for a device's one open session.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from loaders.base import fetch_rows
+from resolvers.context import RequestScope
+from resolvers.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from resolvers.lifecycle import (
+    Command,
+    LifecycleState,
+    apply,
+    is_paused,
+    next_payment_status,
+    paused_seconds,
+)
+from resolvers.tariffs import compute_fee, session_duration, tariff_for, to_minor
+from storage.enums import EventName, PaymentStatus, Role, SessionKind, SessionStatus
+from storage.models import Session, SessionEvent
+from storage.queries import select_sessions
+from storage.records import DeviceRecord, EventRecord, SessionRecord
+
+MAX_BOOKING = timedelta(hours=24)
+MAX_COMMENT = 1000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _visible_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+    statement = select_sessions().where(
+        Session.id == session_id, request.principal.session_filter()
+    )
+    rows = await fetch_rows(request.engine, statement)
+    if not rows:
+        raise NotFound(f"session {session_id} not found")
+    return SessionRecord.from_row(rows[0])
+
+
+async def _events(request: RequestScope, session_id: uuid.UUID) -> list[EventRecord]:
+    statement = (
+        select(SessionEvent.name, SessionEvent.timestamp)
+        .where(SessionEvent.session_id == session_id)
+        .order_by(SessionEvent.timestamp, SessionEvent.id)
+    )
+    return [EventRecord(EventName(n), t) for n, t in await fetch_rows(request.engine, statement)]
+
+
+async def _write(
+    request: RequestScope,
+    current: SessionRecord,
+    values: dict[str, Any],
+    events: Sequence[tuple[EventName, datetime]] = (),
+) -> SessionRecord:
+    """Update the session if nobody else did since it was read; add events; announce it."""
+    try:
+        async with request.engine.begin() as connection:
+            result = await connection.execute(
+                update(Session)
+                .where(Session.id == current.id, Session.version == current.version)
+                .values(**values, version=Session.version + 1)
+            )
+            if result.rowcount != 1:
+                raise Conflict(f"session {current.id} was changed by another request; retry")
+            if events:
+                await connection.execute(
+                    insert(SessionEvent),
+                    [
+                        {"session_id": current.id, "name": n.value, "timestamp": t}
+                        for n, t in events
+                    ],
+                )
+            await request.updates.publish_in(connection, current.id)
+            row = (
+                await connection.execute(select_sessions().where(Session.id == current.id))
+            ).one()
+    except IntegrityError as error:
+        raise Conflict("the device already has another booked or active session") from error
+    request.updates.committed(current.id)
+    return SessionRecord.from_row(row)
+
+
+async def _check_location(request: RequestScope, location_id: uuid.UUID | None) -> None:
+    if location_id is not None and await request.loaders.location.load(location_id) is None:
+        raise InvalidInput(f"location {location_id} does not exist")
+
+
+def _acting_user(request: RequestScope, user_id: uuid.UUID | None) -> uuid.UUID:
+    principal = request.principal
+    if principal.role is Role.USER:
+        if user_id is not None and user_id != principal.user_id:
+            raise Forbidden("a user can only open sessions for themselves")
+        assert principal.user_id is not None
+        return principal.user_id
+    if user_id is None:
+        raise InvalidInput("userId is required when an operator or admin opens a session")
+    return user_id
+
+
+def _may_use_device(request: RequestScope, device: DeviceRecord) -> bool:
+    principal = request.principal
+    if principal.role is not Role.OPERATOR:
+        return True
+    return device.location_id in principal.location_ids or device.fleet_id in principal.fleet_ids
+
+
+async def _create(
+    request: RequestScope,
+    device_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    status: SessionStatus,
+    booked_until: datetime | None = None,
+    start_location_id: uuid.UUID | None = None,
+) -> SessionRecord:
+    device = await request.loaders.device.load(device_id)
+    if device is None or not _may_use_device(request, device):
+        raise NotFound(f"device {device_id} not found")
+    user = _acting_user(request, user_id)
+    now = _now()
+    parking = device.kind.is_parking
+    if start_location_id is not None and parking:
+        raise InvalidInput("startLocationId is only for rentals")
+    await _check_location(request, start_location_id)
+    session_id = uuid.uuid4()
+    booked = status is SessionStatus.BOOKED
+    row = {
+        "id": session_id,
+        "kind": (SessionKind.PARKING if parking else SessionKind.RENTAL).value,
+        "status": status.value,
+        "user_id": user,
+        "access_key_id": uuid.uuid4(),
+        "created_at": now,
+        "updated_at": now,
+        "booked_time": now if booked else None,
+        "booked_until_time": booked_until,
+        "start_time": None if booked else now,
+        "reference_time": now,
+        "storage_location_id": device.location_id if parking else None,
+        "storage_device_id": device.id if parking else None,
+        "rental_device_id": None if parking else device.id,
+        "rental_fleet_id": None if parking else device.fleet_id,
+        "travel_start_location_id": start_location_id,
+    }
+    event = EventName.BOOK if booked else EventName.START
+    try:
+        async with request.engine.begin() as connection:
+            await connection.execute(insert(Session).values(**row))
+            await connection.execute(
+                insert(SessionEvent).values(session_id=session_id, name=event.value, timestamp=now)
+            )
+            await request.updates.publish_in(connection, session_id)
+            stored = (
+                await connection.execute(select_sessions().where(Session.id == session_id))
+            ).one()
+    except IntegrityError as error:
+        raise Conflict(f"device {device_id} already has a booked or active session") from error
+    request.updates.committed(session_id)
+    return SessionRecord.from_row(stored)
+
+
+async def book_session(
+    request: RequestScope,
+    device_id: uuid.UUID,
+    until: datetime,
+    user_id: uuid.UUID | None = None,
+) -> SessionRecord:
+    """Reserve a device until ``until`` (at most 24 hours ahead)."""
+    now = _now()
+    if until.tzinfo is None:
+        raise InvalidInput(f"until {until.isoformat()} has no time zone offset")
+    if not now < until <= now + MAX_BOOKING:
+        raise InvalidInput("until must be in the future and at most 24 hours ahead")
+    return await _create(request, device_id, user_id, SessionStatus.BOOKED, booked_until=until)
+
+
+async def start_session(
+    request: RequestScope,
+    *,
+    session_id: uuid.UUID | None = None,
+    device_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    start_location_id: uuid.UUID | None = None,
+) -> SessionRecord:
+    """Start a booked or pending session, or open and start a new one on a device."""
+    if (session_id is None) == (device_id is None):
+        raise InvalidInput("pass exactly one of sessionId and deviceId")
+    if device_id is not None:
+        return await _create(
+            request, device_id, user_id, SessionStatus.ACTIVE, start_location_id=start_location_id
+        )
+    assert session_id is not None
+    current = await _visible_session(request, session_id)
+    apply(LifecycleState(current.kind, current.status), Command.START)
+    if start_location_id is not None and current.kind is SessionKind.PARKING:
+        raise InvalidInput("startLocationId is only for rentals")
+    await _check_location(request, start_location_id)
+    now = _now()
+    values: dict[str, Any] = {
+        "status": SessionStatus.ACTIVE.value,
+        "start_time": now,
+        "reference_time": now,
+        "updated_at": now,
+    }
+    if start_location_id is not None:
+        values["travel_start_location_id"] = start_location_id
+    return await _write(request, current, values, [(EventName.START, now)])
+
+
+async def cancel_booking(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+    """End a booking that never started."""
+    current = await _visible_session(request, session_id)
+    apply(LifecycleState(current.kind, current.status), Command.CANCEL)
+    now = _now()
+    values = {"status": "ended", "end_time": now, "reference_time": now, "updated_at": now}
+    return await _write(request, current, values, [(EventName.END, now)])
+
+
+async def _pause_or_resume(
+    request: RequestScope, session_id: uuid.UUID, command: Command
+) -> SessionRecord:
+    current = await _visible_session(request, session_id)
+    events = await _events(request, session_id)
+    apply(LifecycleState(current.kind, current.status, is_paused(events)), command)
+    now = _now()
+    name = EventName.PAUSE if command is Command.PAUSE else EventName.RESUME
+    return await _write(request, current, {"updated_at": now}, [(name, now)])
+
+
+async def pause_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+    """Pause an active rental."""
+    return await _pause_or_resume(request, session_id, Command.PAUSE)
+
+
+async def resume_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+    """Resume a paused rental."""
+    return await _pause_or_resume(request, session_id, Command.RESUME)
+
+
+async def end_session(
+    request: RequestScope,
+    session_id: uuid.UUID,
+    *,
+    end_location_id: uuid.UUID | None = None,
+    distance_travelled: float | None = None,
+    battery_used: float | None = None,
+) -> SessionRecord:
+    """End an active session: times, paused and active seconds, and the fee from the tariff."""
+    current = await _visible_session(request, session_id)
+    events = await _events(request, session_id)
+    apply(LifecycleState(current.kind, current.status, is_paused(events)), Command.END)
+    rental = current.kind is SessionKind.RENTAL
+    if not rental and (
+        end_location_id or distance_travelled is not None or battery_used is not None
+    ):
+        raise InvalidInput("end location, distance and battery are only for rentals")
+    for name, value in (("distanceTravelled", distance_travelled), ("batteryUsed", battery_used)):
+        if value is not None and not 0 <= value < 1e9:
+            raise InvalidInput(f"{name} {value!r} must be a non-negative number")
+    now = _now()
+    assert current.start_time is not None
+    paused = paused_seconds(events, now)
+    duration = session_duration(current.start_time, now)
+    values: dict[str, Any] = {
+        "status": SessionStatus.ENDED.value,
+        "end_time": now,
+        "reference_time": now,
+        "updated_at": now,
+    }
+    if rental:
+        values |= {
+            "seconds_paused": paused,
+            "seconds_active": max(int(duration.total_seconds()) - paused, 0),
+            "travel_end_location_id": end_location_id,
+            "distance_travelled": distance_travelled,
+            "battery_used": battery_used,
+        }
+    async with request.engine.connect() as connection:
+        tariff = await tariff_for(connection, current)
+    if tariff is not None:
+        fee = compute_fee(tariff, duration)
+        values |= {
+            "fee_minor": to_minor(fee),
+            "fee_currency": fee.currency,
+            "payment_id": current.payment_id or uuid.uuid4(),
+            "payment_status": (
+                PaymentStatus.PENDING if fee.value > 0 else PaymentStatus.NOT_CHARGED
+            ).value,
+        }
+    return await _write(request, current, values, [(EventName.END, now)])
+
+
+async def rate_session(
+    request: RequestScope, session_id: uuid.UUID, rating: int, comment: str | None
+) -> SessionRecord:
+    """Rate an ended session once: 1 to 5, with a comment of at most 1,000 characters."""
+    if not 1 <= rating <= 5:
+        raise InvalidInput(f"rating must be between 1 and 5, got {rating}")
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"comment must be at most {MAX_COMMENT} characters")
+    current = await _visible_session(request, session_id)
+    if current.status is not SessionStatus.ENDED:
+        raise InvalidTransition("only an ended session can be rated")
+    if current.rating is not None:
+        raise InvalidTransition("the session has already been rated")
+    values = {"rating": rating, "rating_comment": comment, "updated_at": _now()}
+    return await _write(request, current, values)
+
+
+async def set_payment_status(
+    request: RequestScope, session_id: uuid.UUID, status: PaymentStatus
+) -> SessionRecord:
+    """Move a session's payment along the documented payment states (admins only)."""
+    if request.principal.role is not Role.ADMIN:
+        raise Forbidden("only an admin can change a payment status")
+    current = await _visible_session(request, session_id)
+    target = next_payment_status(current.payment_status, status)
+    return await _write(request, current, {"payment_status": target.value, "updated_at": _now()})
