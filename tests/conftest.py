@@ -8,7 +8,7 @@ being unreachable fails the run; it is never skipped.
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,11 +92,11 @@ async def backend(
         await _drop_postgres_database(pg_name)
 
 
-@pytest.fixture(scope="session")
-async def app(backend: Backend) -> AsyncIterator[Starlette]:
-    """The gateway over the backend, with its lifespan running."""
+@asynccontextmanager
+async def running_app(url: str) -> AsyncIterator[Starlette]:
+    """The gateway over ``url``, with its lifespan running."""
     settings = Settings(
-        database_url=backend.url,
+        database_url=url,
         public_base_url="https://gateway.test",
         pagination_secret="test-signing-key-0123456789",
     )
@@ -105,11 +105,25 @@ async def app(backend: Backend) -> AsyncIterator[Starlette]:
         yield application
 
 
-@pytest.fixture(scope="session")
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def in_process_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app in-process."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="https://gateway.test") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+async def app(backend: Backend) -> AsyncIterator[Starlette]:
+    """The gateway over the backend, with its lifespan running."""
+    async with running_app(backend.url) as application:
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process."""
+    async with in_process_client(app) as c:
         yield c
 
 
@@ -180,13 +194,39 @@ async def bulk(
         token = await create_token(engine, Role.ADMIN, label="bulk admin")
     finally:
         await engine.dispose()
-    application = create_app(
-        Settings(database_url=url, pagination_secret="bulk-signing-key-0123456789")
-    )
-    async with LifespanManager(application):
-        transport = httpx.ASGITransport(app=application, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="https://gateway.test") as c:
-            counter = StatementCounter(application.state.gateway.engine)
-            yield Bulk(request.param, c, counter, token)
+    async with running_app(url) as application, in_process_client(application) as c:
+        yield Bulk(request.param, c, StatementCounter(application.state.gateway.engine), token)
+    if pg_name:
+        await _drop_postgres_database(pg_name)
+
+
+@dataclass
+class Writable:
+    """A database per backend that write tests may change, with the dataset and tariffs."""
+
+    backend: str
+    url: str
+    app: Starlette
+    client: httpx.AsyncClient
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def writable(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Writable]:
+    """The gateway over its own copy of the dataset, for tests that write."""
+    from tests.fixtures.dataset import load_tariffs
+
+    url, pg_name = await fresh_database_url(request.param, tmp_path_factory.mktemp("writable"))
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        tokens = await load_dataset(engine)
+        await load_tariffs(engine)
+    finally:
+        await engine.dispose()
+    async with running_app(url) as application, in_process_client(application) as c:
+        yield Writable(request.param, url, application, c, tokens)
     if pg_name:
         await _drop_postgres_database(pg_name)
