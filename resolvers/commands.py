@@ -26,6 +26,7 @@ from resolvers.lifecycle import (
     paused_seconds,
 )
 from resolvers.tariffs import compute_fee, session_duration, tariff_for, to_minor
+from storage.database import write_transaction
 from storage.enums import EventName, PaymentStatus, Role, SessionKind, SessionStatus
 from storage.models import Session, SessionEvent
 from storage.queries import select_sessions
@@ -66,7 +67,7 @@ async def _write(
 ) -> SessionRecord:
     """Update the session if nobody else did since it was read; add events; announce it."""
     try:
-        async with request.engine.begin() as connection:
+        async with write_transaction(request.engine) as connection:
             result = await connection.execute(
                 update(Session)
                 .where(Session.id == current.id, Session.version == current.version)
@@ -155,7 +156,7 @@ async def _create(
     }
     event = EventName.BOOK if booked else EventName.START
     try:
-        async with request.engine.begin() as connection:
+        async with write_transaction(request.engine) as connection:
             await connection.execute(insert(Session).values(**row))
             await connection.execute(
                 insert(SessionEvent).values(session_id=session_id, name=event.value, timestamp=now)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from loaders.base import fetch_rows
 from resolvers.context import RequestScope
 from resolvers.errors import DomainError, IdempotencyKeyReused, InvalidInput, NotFound
+from storage.database import write_transaction
 from storage.models import IdempotencyKey, Session
 from storage.queries import select_sessions
 from storage.records import SessionRecord
@@ -86,7 +87,7 @@ async def run_once(
         outcome = {"error": failure.code, "message": failure.message}
     now = datetime.now(UTC)
     try:
-        async with request.engine.begin() as connection:
+        async with write_transaction(request.engine) as connection:
             await connection.execute(
                 delete(IdempotencyKey).where(IdempotencyKey.created_at < now - RETENTION)
             )

@@ -1,7 +1,9 @@
 """Bearer tokens: issuing opaque tokens and turning a presented one into a Principal.
 
-Tokens are random, shown once, and stored only as their SHA-256 digest, so a copy of
-the database does not hand out working credentials.
+Opaque tokens (``sgw_...``) are random, shown once, and stored only as their SHA-256
+digest, so a copy of the database does not hand out working credentials. A token shaped
+like a JWT (three dot-separated parts) goes to ``resolvers.jwt_identity`` when JWTs are
+configured; anything else is refused as malformed.
 """
 
 import hashlib
@@ -16,12 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import fetch_rows
 from resolvers.errors import InvalidInput, Unauthenticated
+from resolvers.jwt_identity import JwtVerifier
 from resolvers.scope import Principal
+from storage.database import write_transaction
 from storage.enums import Role
 from storage.models import ApiToken
 
 TOKEN_PREFIX = "sgw_"  # noqa: S105 (a prefix, not a secret)
 _TOKEN_SHAPE = re.compile(r"sgw_[A-Za-z0-9_-]{43}")
+MAX_TOKEN_CHARS = 8192  # far above any real JWT; spares the decoder megabytes of junk
 
 
 def hash_token(token: str) -> str:
@@ -43,7 +48,7 @@ async def create_token(
     if role is Role.USER and user_id is None:
         raise InvalidInput("a user token needs a user id")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    async with engine.begin() as connection:
+    async with write_transaction(engine) as connection:
         await connection.execute(
             insert(ApiToken).values(
                 id=uuid.uuid4(),
@@ -60,10 +65,16 @@ async def create_token(
     return token
 
 
-async def authenticate(engine: AsyncEngine, token: str | None) -> Principal:
+async def authenticate(
+    engine: AsyncEngine, token: str | None, jwt: JwtVerifier | None = None
+) -> Principal:
     """The Principal a bearer token stands for; refuses missing, unknown or expired ones."""
     if not token:
         raise Unauthenticated("a bearer token is required: send Authorization: Bearer <token>")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthenticated("the bearer token is malformed")
+    if jwt is not None and not token.startswith(TOKEN_PREFIX) and token.count(".") == 2:
+        return await jwt.principal(token)
     if not _TOKEN_SHAPE.fullmatch(token):
         raise Unauthenticated("the bearer token is malformed")
     statement = select(

@@ -1,12 +1,16 @@
 """Engines and session factories for SQLite (embedded) and PostgreSQL (production)."""
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -44,7 +48,12 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
     """Create the process's engine; call once, in the app's lifespan or a CLI command."""
     options = options or DatabaseOptions()
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # pysqlite opens a transaction right before the first write; IMMEDIATE takes the
+        # write lock there, so a writer waits its turn (busy timeout) instead of failing
+        # with "database is locked" when upgrading a read lock under contention.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30, "isolation_level": "IMMEDIATE"}
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
@@ -81,3 +90,24 @@ def count_statements(engine: AsyncEngine, callback: Callable[[], None]) -> Calla
         event.remove(engine.sync_engine, "before_cursor_execute", before_cursor_execute)
 
     return remove
+
+
+_sqlite_writers: "weakref.WeakKeyDictionary[Any, asyncio.Lock]" = weakref.WeakKeyDictionary()
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction for writing, committed on success and rolled back on error.
+
+    SQLite allows one writer at a time. Waiting for its lock while holding a pooled
+    connection lets many concurrent writers starve the pool and time out, so on SQLite
+    writers of this process queue on a lock first and take a connection only when it is
+    their turn. PostgreSQL writers go straight ahead.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            yield connection
+        return
+    lock = _sqlite_writers.setdefault(engine.sync_engine, asyncio.Lock())
+    async with lock, engine.begin() as connection:
+        yield connection
