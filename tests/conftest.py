@@ -58,7 +58,7 @@ async def _create_postgres_database() -> str:
     return name
 
 
-async def _drop_postgres_database(name: str) -> None:
+async def drop_postgres_database(name: str) -> None:
     connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=10)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -89,7 +89,7 @@ async def backend(
         await engine.dispose()
     yield Backend(request.param, url, tokens)
     if pg_name:
-        await _drop_postgres_database(pg_name)
+        await drop_postgres_database(pg_name)
 
 
 @asynccontextmanager
@@ -197,7 +197,7 @@ async def bulk(
     async with running_app(url) as application, in_process_client(application) as c:
         yield Bulk(request.param, c, StatementCounter(application.state.gateway.engine), token)
     if pg_name:
-        await _drop_postgres_database(pg_name)
+        await drop_postgres_database(pg_name)
 
 
 @dataclass
@@ -229,4 +229,4 @@ async def writable(
     async with running_app(url) as application, in_process_client(application) as c:
         yield Writable(request.param, url, application, c, tokens)
     if pg_name:
-        await _drop_postgres_database(pg_name)
+        await drop_postgres_database(pg_name)

@@ -1,0 +1,142 @@
+"""Live updates over graphql-transport-ws, through real gateway processes and WebSockets."""
+
+import asyncio
+import json
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from storage.database import create_engine
+from storage.migrate import upgrade
+from tests.conftest import drop_postgres_database, fresh_database_url
+from tests.fixtures.dataset import LOC_X, USER_A, USER_B, add_device, load_dataset
+from tests.live_server import live_server
+
+SUBSCRIBE = "subscription($filter: SessionFilter) { sessionUpdated(filter: $filter) { uuid status userId events { name } } }"  # noqa: E501
+
+
+@asynccontextmanager
+async def subscription(base: str, token: str, variables=None):
+    url = base.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+        await socket.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        )
+        assert json.loads(await socket.recv())["type"] == "connection_ack"
+        payload = {"query": SUBSCRIBE, "variables": variables or {}}
+        await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        await asyncio.sleep(0.3)  # let the server register the subscription
+        yield socket
+
+
+async def next_update(socket, seconds=10.0):
+    while True:
+        message = json.loads(await asyncio.wait_for(socket.recv(), seconds))
+        if message["type"] == "next":
+            return message["payload"]["data"]["sessionUpdated"]
+        assert message["type"] in ("ping", "pong"), message
+
+
+async def mutate(base: str, token: str, query: str):
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            f"{base}/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"}
+        )
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def start_on(device, user):
+    return f'mutation {{ startSession(deviceId: "{device}", userId: "{user}") {{ ... on Session {{ uuid }} }} }}'  # noqa: E501
+
+
+@pytest.fixture
+async def new_device(writable):
+    engine = create_engine(writable.url)
+    try:
+        yield lambda: add_device(engine, "locker", location=LOC_X)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_subscriber_sees_a_session_change_after_commit(writable, new_device):
+    admin = writable.tokens["admin"]
+    async with live_server(writable.url) as base, subscription(base, admin) as socket:
+        locker = await new_device()
+        started = await mutate(base, admin, start_on(locker, USER_A))
+        update = await next_update(socket)
+        assert update["uuid"] == started["startSession"]["uuid"]
+        assert update["status"] == "ACTIVE"
+        assert update["events"] == [{"name": "START"}]
+        await mutate(
+            base,
+            admin,
+            f'mutation {{ endSession(sessionId: "{update["uuid"]}") {{ __typename }} }}',
+        )
+        ended = await next_update(socket)
+        assert ended["status"] == "ENDED"
+        assert [e["name"] for e in ended["events"]] == ["START", "END"]
+
+
+async def test_subscribers_only_see_what_they_may_see(writable, new_device):
+    admin = writable.tokens["admin"]
+    user_b = writable.tokens["user_b"]
+    async with live_server(writable.url) as base, subscription(base, user_b) as socket:
+        await mutate(base, admin, start_on(await new_device(), USER_A))
+        theirs = await mutate(base, admin, start_on(await new_device(), USER_B))
+        update = await next_update(socket)
+        assert update["uuid"] == theirs["startSession"]["uuid"]
+        assert update["userId"] == str(USER_B)
+
+
+async def test_a_filter_narrows_the_updates(writable, new_device):
+    admin = writable.tokens["admin"]
+    only_b = {"filter": {"userId": str(USER_B)}}
+    async with live_server(writable.url) as base, subscription(base, admin, only_b) as socket:
+        await mutate(base, admin, start_on(await new_device(), USER_A))
+        theirs = await mutate(base, admin, start_on(await new_device(), USER_B))
+        assert (await next_update(socket))["uuid"] == theirs["startSession"]["uuid"]
+
+
+async def test_a_connection_without_a_valid_token_is_closed(writable):
+    async with live_server(writable.url) as base:
+        url = base.replace("http://", "ws://") + "/graphql"
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+            await socket.send(
+                json.dumps({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(socket.recv(), 10)
+            assert closed.value.rcvd.code == 4403
+
+
+@pytest.fixture
+async def postgres_only(tmp_path):
+    """A fresh PostgreSQL database with the dataset: cross-process fan-out needs PostgreSQL."""
+    url, name = await fresh_database_url("postgresql", tmp_path)
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        tokens = await load_dataset(engine)
+        yield url, tokens, engine
+    finally:
+        await engine.dispose()
+        await drop_postgres_database(name)
+
+
+async def test_a_change_made_by_one_process_reaches_a_subscriber_of_another(postgres_only):
+    url, tokens, engine = postgres_only
+    admin = tokens["admin"]
+    async with (
+        live_server(url) as first,
+        live_server(url) as second,
+        subscription(first, admin) as socket,
+    ):
+        device = await add_device(engine, "locker", location=LOC_X)
+        started = await mutate(second, admin, start_on(device, USER_A))
+        update = await next_update(socket)
+        assert update["uuid"] == started["startSession"]["uuid"]
