@@ -52,6 +52,8 @@ def reference_on_or_after(day: date) -> ColumnElement[bool]:
 
 def reference_on_or_before(day: date) -> ColumnElement[bool]:
     """Reference time on ``day`` or earlier (UTC): the whole day is included."""
+    if day == date.max:  # there is no next day to compare with; every time is on or before it
+        return Session.reference_time.is_not(None)
     return Session.reference_time < start_of_day(day + timedelta(days=1))
 
 
