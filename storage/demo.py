@@ -17,6 +17,7 @@ import math
 import random
 import sys
 import time
+import uuid
 from bisect import bisect
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextlib import aclosing
@@ -25,12 +26,13 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tqdm import tqdm
 
 from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
-from storage.models import Device, Fleet, Location, Session
+from storage.models import Device, Fleet, Location, Session, Tariff
+from storage.records import Money
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 """The fixed present of the demo data: nothing happens after it (bar a booking's deadline)."""
@@ -416,6 +418,7 @@ async def seed(
             generator = _Generator(rng, sessions, existing_rows, writer.time_format)
             await writer.insert("locations", _LOCATION_COLUMNS, generator.location_rows)
             await writer.insert("fleets", _FLEET_COLUMNS, generator.fleet_rows)
+            await connection.execute(insert(Tariff), generator.tariff_rows())
             await writer.insert("devices", _DEVICE_COLUMNS, generator.device_rows)
             events = 0
             with tqdm(
@@ -638,6 +641,22 @@ def _allocate(total: int, weights: list[float]) -> list[int]:
     return counts
 
 
+def _tariff(
+    owner: str, column: str, currency: str, free: int, period: int, price: int, cap: int
+) -> dict[str, Any]:
+    owner_id = uuid.UUID(hex=str(owner).replace("-", ""))
+    return {
+        "id": uuid.uuid5(owner_id, "tariff"),
+        "location_id": owner_id if column == "location_id" else None,
+        "fleet_id": owner_id if column == "fleet_id" else None,
+        "currency": currency,
+        "free_minutes": free,
+        "period_minutes": period,
+        "price_per_period": Money.from_minor(price, currency).value,
+        "daily_cap": Money.from_minor(cap, currency).value,
+    }
+
+
 class _Generator:
     """One batch: places, fleets, devices and users up front, then sessions chunk by chunk.
 
@@ -719,6 +738,23 @@ class _Generator:
             self.location_created.append(created)
             self.location_devices.append([])
             self.city_locations.setdefault(city.name, []).append(location_id)
+
+    def tariff_rows(self) -> list[dict[str, Any]]:
+        """A tariff for every location and fleet of this batch, in its city's currency.
+
+        Parking: 15 free minutes, then the hourly rate per started hour, capped per day.
+        Rentals: the per-minute rate per started minute, capped at 40 of those per day.
+        """
+        rows: list[dict[str, Any]] = []
+        for (location_id, *_), city in zip(self.location_rows, self.location_cities, strict=True):
+            rate, cap = _PARKING_PRICE[city.currency]
+            rows.append(_tariff(location_id, "location_id", city.currency, 15, 60, rate, cap))
+        for (fleet_id, *_), city in zip(self.fleet_rows, self.fleet_cities, strict=True):
+            _, per_minute, _ = _RENTAL_PRICE[city.currency]
+            rows.append(
+                _tariff(fleet_id, "fleet_id", city.currency, 0, 1, per_minute, 40 * per_minute)
+            )
+        return rows
 
     def _make_fleets(self, count: int, taken: set[str]) -> None:
         rng = self.rng

@@ -399,3 +399,18 @@ async def test_add_writes_a_new_distinct_batch(kind: str, databases: Databases) 
         ).scalar_one()
     assert len(names) == len(set(names)) and len(fleets) == len(set(fleets))
     assert open_sessions >= 12  # each batch brings booked and active sessions of both kinds
+
+
+async def test_every_location_and_fleet_has_a_tariff_in_its_currency(seeded: Seeded) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Fleet, Location, Tariff
+
+    async with seeded.engine.connect() as connection:
+        tariffs = (await connection.execute(select(Tariff))).all()
+        locations = set((await connection.execute(select(Location.id))).scalars())
+        fleets = set((await connection.execute(select(Fleet.id))).scalars())
+    assert {t.location_id for t in tariffs if t.location_id} == locations
+    assert {t.fleet_id for t in tariffs if t.fleet_id} == fleets
+    assert {t.currency for t in tariffs} <= {"EUR", "GBP", "USD", "JPY"}
+    assert all(t.price_per_period > 0 and t.period_minutes > 0 for t in tariffs)
