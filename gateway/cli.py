@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -25,6 +26,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--keep-alive",
+        type=int,
+        default=75,
+        help="seconds an idle HTTP connection stays open; keep above the load balancer's",
+    )
+    serve.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=10,
+        help="seconds to finish in-flight requests and close subscriptions on shutdown",
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -127,9 +140,11 @@ async def _prepare_demo(settings: Settings) -> str:
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    base = f"http://{args.host}:{args.port}"
+    # Workers read their settings from the environment: make `uri` fields point here.
+    os.environ.setdefault("PUBLIC_BASE_URL", base)
     if args.demo:
         token = asyncio.run(_prepare_demo(settings))
-        base = f"http://{args.host}:{args.port}"
         print(
             f"\n  session-gateway on {settings.database_url}\n"
             f"  GraphiQL:  {base}/graphql\n"
@@ -151,7 +166,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         lifespan="on",
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=args.graceful_timeout,
+        timeout_keep_alive=args.keep_alive,
         log_level=settings.log_level,
     )
 
