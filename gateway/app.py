@@ -14,13 +14,16 @@ from starlette.routing import BaseRoute, Route
 from gateway.config import Settings
 from gateway.errors import envelope_response, error_response
 from gateway.graphql.view import graphql_routes
+from gateway.limits import HeaderLimit
 from gateway.metrics import Metrics
 from gateway.middleware import RequestMiddleware, correlation_id_of
+from gateway.ratelimit import RateLimitHeaders, open_buckets
 from gateway.responses import JSONResponse
 from gateway.rest.routes import rest_routes
 from gateway.state import GatewayState
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
+from resolvers.jwt_identity import JwtVerifier
 from storage.database import count_statements, create_engine
 from storage.migrate import is_at_head
 from storage.secrets import shared_secret
@@ -77,15 +80,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             key = settings.pagination_secret or await shared_secret(engine, "pagination")
             remove_counter = count_statements(engine, metrics.count_statement)
             updates = create_update_bus(engine)
+            jwt_config = settings.jwt_config()
+            jwt = JwtVerifier(jwt_config) if jwt_config.enabled else None
+            buckets = await open_buckets(settings)
             await updates.start()
             app.state.gateway = GatewayState(
-                settings, engine, CursorCodec(key.encode()), metrics, updates
+                settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets
             )
             try:
                 yield
             finally:
                 await updates.stop()
                 remove_counter()
+                if buckets is not None:
+                    await buckets.close()
         finally:
             await engine.dispose()
 
@@ -99,6 +107,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(RequestMiddleware, metrics=metrics)],
+        middleware=[
+            Middleware(RequestMiddleware, metrics=metrics),
+            Middleware(HeaderLimit, max_bytes=settings.max_header_bytes),
+            Middleware(RateLimitHeaders),
+        ],
         exception_handlers={HTTPException: _http_error, DomainError: _domain_error},
     )

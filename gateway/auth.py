@@ -2,8 +2,10 @@
 
 from starlette.requests import HTTPConnection
 
+from gateway.ratelimit import charge
 from gateway.state import GatewayState
 from resolvers.context import RequestScope
+from resolvers.errors import Unauthenticated
 from resolvers.identity import authenticate
 from resolvers.scope import Principal
 
@@ -22,14 +24,19 @@ async def authenticate_connection(connection: HTTPConnection) -> Principal:
     """The caller of an HTTP request; raises ``Unauthenticated`` without a valid token."""
     state = GatewayState.of(connection)
     principal = await authenticate(
-        state.engine, bearer_token(connection.headers.get("authorization"))
+        state.engine, bearer_token(connection.headers.get("authorization")), state.jwt
     )
     connection.scope.setdefault("state", {})["principal"] = principal
     return principal
 
 
-async def request_scope(connection: HTTPConnection) -> RequestScope:
-    """Authenticate the request and open its resolver scope with fresh loaders."""
+async def request_scope(connection: HTTPConnection, cost: float = 1) -> RequestScope:
+    """Authenticate the request, draw ``cost`` from its rate limit, open its resolver scope."""
     state = GatewayState.of(connection)
-    principal = await authenticate_connection(connection)
+    try:
+        principal = await authenticate_connection(connection)
+    except Unauthenticated:
+        await charge(connection, 1)  # without a valid token, the client address pays
+        raise
+    await charge(connection, cost)
     return RequestScope.open(principal, state.engine, state.cursors, state.updates)

@@ -1,10 +1,12 @@
 """Settings, read once from the environment and passed down; never imported as globals."""
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from resolvers.jwt_identity import JwtConfig
 from storage.database import DEFAULT_DATABASE_URL, DatabaseOptions
 
 
@@ -36,6 +38,88 @@ class Settings:
         "DB_STATEMENT_TIMEOUT_MS", 15_000, "PostgreSQL statement timeout in milliseconds"
     )
     log_level: str = _setting("LOG_LEVEL", "info", "Log level of the access and error logs")
+    # Identity: JWT access tokens besides the opaque sgw_ tokens.
+    jwt_secret: str = _setting(
+        "JWT_SECRET", "", "Shared secret (32+ bytes) of HS256 access tokens; empty: HS256 off"
+    )
+    jwt_jwks_url: str = _setting(
+        "JWT_JWKS_URL", "", "URL of the issuer's JWKS (RS256/ES256 keys); empty: not used"
+    )
+    jwt_jwks_file: str = _setting(
+        "JWT_JWKS_FILE", "", "Path of a JWKS file (RS256/ES256 keys); wins over JWT_JWKS_URL"
+    )
+    jwt_issuer: str = _setting("JWT_ISSUER", "", "Required `iss` of JWTs; empty: not checked")
+    jwt_audience: str = _setting("JWT_AUDIENCE", "", "Required `aud` of JWTs; empty: not checked")
+    jwt_leeway_seconds: int = _setting(
+        "JWT_LEEWAY_SECONDS", 30, "Clock skew allowed when checking `exp` and `nbf`"
+    )
+    jwt_role_claim: str = _setting(
+        "JWT_ROLE_CLAIM", "role", "Claim holding user, operator or admin; absent: user"
+    )
+    jwt_user_id_claim: str = _setting(
+        "JWT_USER_ID_CLAIM", "sub", "Claim holding a user token's user id (a UUID)"
+    )
+    jwt_locations_claim: str = _setting(
+        "JWT_LOCATIONS_CLAIM", "location_ids", "Claim listing an operator's location ids"
+    )
+    jwt_fleets_claim: str = _setting(
+        "JWT_FLEETS_CLAIM", "fleet_ids", "Claim listing an operator's fleet ids"
+    )
+    jwks_cache_seconds: int = _setting(
+        "JWKS_CACHE_SECONDS", 300, "Seconds a fetched JWKS is used before it is fetched again"
+    )
+    jwks_min_refresh_seconds: int = _setting(
+        "JWKS_MIN_REFRESH_SECONDS",
+        30,
+        "Least seconds between JWKS fetches triggered by an unknown `kid`",
+    )
+    # GraphQL limits, checked before anything executes.
+    graphql_max_depth: int = _setting(
+        "GRAPHQL_MAX_DEPTH", 10, "Deepest field nesting a GraphQL operation may have"
+    )
+    graphql_max_aliases: int = _setting(
+        "GRAPHQL_MAX_ALIASES", 20, "Most aliases a GraphQL document may use"
+    )
+    graphql_max_tokens: int = _setting(
+        "GRAPHQL_MAX_TOKENS", 2000, "Most lexical tokens a GraphQL document may have"
+    )
+    graphql_max_body_bytes: int = _setting(
+        "GRAPHQL_MAX_BODY_BYTES", 65536, "Largest /graphql request body, in bytes"
+    )
+    graphql_max_cost: int = _setting(
+        "GRAPHQL_MAX_COST", 50_000, "Most nodes one GraphQL operation may request (its cost)"
+    )
+    graphql_max_batch: int = _setting(
+        "GRAPHQL_MAX_BATCH", 10, "Most operations in one batched (JSON array) request; 0: off"
+    )
+    graphql_introspection: bool = _setting(
+        "GRAPHQL_INTROSPECTION", True, "Answer introspection queries (turn off in production)"
+    )
+    # Rate limiting, shared by REST and GraphQL.
+    rate_limit_burst: int = _setting(
+        "RATE_LIMIT_BURST", 100_000, "Token bucket size per principal or client IP; 0: off"
+    )
+    rate_limit_per_second: float = _setting(
+        "RATE_LIMIT_PER_SECOND", 1000.0, "Tokens added back to each bucket per second"
+    )
+    redis_url: str = _setting(
+        "REDIS_URL", "", "Redis holding the buckets, shared by processes; empty: in memory"
+    )
+    redis_key_prefix: str = _setting(
+        "REDIS_KEY_PREFIX", "session-gateway:ratelimit:", "Prefix of the bucket keys in Redis"
+    )
+    max_header_bytes: int = _setting(
+        "MAX_HEADER_BYTES", 32768, "Largest total size of a request's headers, in bytes"
+    )
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if number and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{item.metadata['env']}={value!r} must be a number >= 0")
+        if self.rate_limit_burst and not self.rate_limit_per_second:
+            raise ValueError("RATE_LIMIT_PER_SECOND must be above 0 while RATE_LIMIT_BURST is set")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -55,6 +139,23 @@ class Settings:
             pool_size=self.db_pool_size,
             connect_timeout=self.db_connect_timeout,
             statement_timeout_ms=self.db_statement_timeout_ms,
+        )
+
+    def jwt_config(self) -> JwtConfig:
+        """Which JWTs are accepted and how their claims map to a principal."""
+        return JwtConfig(
+            secret=self.jwt_secret,
+            jwks_url=self.jwt_jwks_url,
+            jwks_file=self.jwt_jwks_file,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            leeway_seconds=float(self.jwt_leeway_seconds),
+            role_claim=self.jwt_role_claim,
+            user_id_claim=self.jwt_user_id_claim,
+            locations_claim=self.jwt_locations_claim,
+            fleets_claim=self.jwt_fleets_claim,
+            jwks_max_age_seconds=float(self.jwks_cache_seconds),
+            jwks_min_refresh_seconds=float(self.jwks_min_refresh_seconds),
         )
 
 

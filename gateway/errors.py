@@ -23,6 +23,7 @@ logger = logging.getLogger("session_gateway.errors")
 STATUS_BY_CODE: Mapping[str, int] = {
     "VALIDATION": 400,
     "INVALID_PAGINATION_TOKEN": 400,
+    "QUERY_TOO_COMPLEX": 400,
     "UNAUTHORIZED": 401,
     "FORBIDDEN": 403,
     "NOT_FOUND": 404,
@@ -30,8 +31,10 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "INVALID_TRANSITION": 409,
     "CONFLICT": 409,
     "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
     "IDEMPOTENCY_KEY_REUSED": 422,
     "RATE_LIMITED": 429,
+    "HEADERS_TOO_LARGE": 431,
     "INTERNAL": 500,
     "UNAVAILABLE": 503,
 }

@@ -1,13 +1,15 @@
-"""What the app's lifespan owns and every request reads: engine, signing key, metrics."""
+"""What the app's lifespan owns and every request reads: engine, keys, metrics, buckets."""
 
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
+from gateway.buckets import Buckets
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from resolvers.cursors import CursorCodec
+from resolvers.jwt_identity import JwtVerifier
 from storage.updates import UpdateBus
 
 
@@ -20,6 +22,8 @@ class GatewayState:
     cursors: CursorCodec
     metrics: Metrics
     updates: UpdateBus
+    jwt: JwtVerifier | None = None
+    buckets: Buckets | None = None
 
     @staticmethod
     def of(connection: HTTPConnection) -> "GatewayState":

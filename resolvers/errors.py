@@ -6,6 +6,11 @@ DomainError
  ├── Unauthenticated          UNAUTHORIZED               no valid bearer token
  ├── Forbidden                FORBIDDEN                  the role may never do this
  ├── NotFound                 NOT_FOUND                  missing, or hidden from the caller
+ ├── PayloadTooLarge          PAYLOAD_TOO_LARGE          a request body over its limit
+ ├── UnsupportedMediaType     UNSUPPORTED_MEDIA_TYPE     a body of a type the endpoint does not take
+ ├── HeadersTooLarge          HEADERS_TOO_LARGE          request headers over their limit
+ ├── QueryTooComplex          QUERY_TOO_COMPLEX          a GraphQL document over its cost budget
+ ├── RateLimited              RATE_LIMITED               the caller's request budget is spent
  └── Unavailable              UNAVAILABLE                the database cannot be reached
 """
 
@@ -72,3 +77,37 @@ class IdempotencyKeyReused(DomainError):
     """An idempotency key was sent again with a different request."""
 
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class PayloadTooLarge(DomainError):
+    """The request body is larger than the endpoint accepts."""
+
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class UnsupportedMediaType(DomainError):
+    """The request body has a content type the endpoint does not take."""
+
+    code = "UNSUPPORTED_MEDIA_TYPE"
+
+
+class HeadersTooLarge(DomainError):
+    """The request headers are larger than the gateway accepts."""
+
+    code = "HEADERS_TOO_LARGE"
+
+
+class QueryTooComplex(DomainError):
+    """A GraphQL document would fetch more nodes than one request may."""
+
+    code = "QUERY_TOO_COMPLEX"
+
+
+class RateLimited(DomainError):
+    """The caller has spent its request budget; ``retry_after`` says when enough is back."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

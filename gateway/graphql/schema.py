@@ -8,6 +8,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from gateway.graphql.context import Info
+from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.subscriptions import Subscription
@@ -112,8 +113,11 @@ def create_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=[Session, Device, Location, Fleet],
-        config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        extensions=[ParserCache, ValidationCache],
+        config=StrawberryConfig(
+            scalar_map=SCALAR_MAP, batching_config={"max_operations": BATCH_CEILING}
+        ),
+        # The limits come after the caches: they only set options the caches key on.
+        extensions=[ParserCache, ValidationCache, RequestLimits, QueryCost],
     )
 
 

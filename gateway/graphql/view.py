@@ -2,6 +2,8 @@
 
 from typing import Any
 
+import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -14,10 +16,18 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.auth import bearer_token, request_scope
+from gateway.auth import bearer_token
 from gateway.config import Settings
+from gateway.graphql.admission import (
+    admit,
+    check_body_shape,
+    error_body,
+    refusal,
+    response_status,
+)
 from gateway.graphql.context import Context
 from gateway.graphql.errors import client_error
+from gateway.graphql.limits import GraphQLLimits, hide_suggestions
 from gateway.graphql.schema import schema
 from gateway.middleware import correlation_id_of
 from gateway.responses import JSONResponse
@@ -31,6 +41,40 @@ from resolvers.uris import Uris
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with the gateway's per-request context and error policy."""
 
+    def __init__(self, limits: GraphQLLimits, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request; a malformed one gets a GraphQL-shaped 4xx, not plain text."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            code = _HTTP_CODES.get(error.status_code, "VALIDATION")
+            body = error_body(code, error.reason, correlation_id_of(scope), self.limits.max_cost)
+            response = JSONResponse(body, status_code=error.status_code)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Parse JSON strictly (orjson: invalid UTF-8 and deep nesting are errors, not 500s)."""
+        value = orjson.loads(data)
+        if isinstance(data, bytes):  # a request body, not a query-string parameter
+            check_body_shape(value, self.limits.max_batch)
+        return value
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """The JSON response; an operation refused before it ran gets a 4xx status."""
+        status = response_status(response_data)
+        if status is not None:
+            sub_response.status_code = status
+        return super().create_response(response_data, sub_response)
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
@@ -38,6 +82,8 @@ class GraphQLView(GraphQL[Context, None]):
         if result.errors:
             correlation_id = correlation_id_of(request.scope)
             result.errors = [client_error(error, correlation_id) for error in result.errors]
+            if not self.limits.introspection:
+                hide_suggestions(result.errors)
         return process_result(result)
 
     async def get_context(
@@ -60,11 +106,12 @@ class GraphQLView(GraphQL[Context, None]):
         token = bearer_token(raw) if isinstance(raw, str) else None
         state = GatewayState.of(context.request)
         try:
-            principal = await authenticate(state.engine, token)
+            principal = await authenticate(state.engine, token, state.jwt)
         except DomainError as error:
             raise ConnectionRejectionError(
                 {"message": error.message, "code": error.code}
             ) from error
+        context.request.scope.setdefault("state", {})["principal"] = principal  # rate limit key
         context.request_scope = RequestScope.open(
             principal, state.engine, state.cursors, state.updates
         )
@@ -77,10 +124,11 @@ def _wants_graphiql(request: Request) -> bool:
 
 
 class AuthenticatedGraphQL:
-    """Authenticates every operation before Strawberry runs it; GraphiQL itself is open.
+    """Admits every operation before Strawberry runs it; GraphiQL itself is open.
 
-    Without a valid token, /graphql answers 401 with a GraphQL-shaped error body, so a
-    client learns why before anything executes.
+    A request that is malformed, too large, unauthenticated or over its rate limit is
+    answered here with a GraphQL-shaped error body and its 4xx status (see
+    ``gateway.graphql.admission``), so a client learns why before anything executes.
     """
 
     def __init__(self, view: GraphQLView, graphiql: bool) -> None:
@@ -92,37 +140,27 @@ class AuthenticatedGraphQL:
             await self.view(scope, receive, send)
             return
         request = Request(scope, receive)
+        limits = self.view.limits
         if self.graphiql and _wants_graphiql(request):
             response = await self.view.render_graphql_ide(request)
         else:
             try:
-                scope["state"]["request_scope"] = await request_scope(request)
-            except DomainError as error:
-                response = _unauthorized(error, correlation_id_of(scope))
+                receive = await admit(request, receive, limits.max_body_bytes)
+            except Exception as error:
+                response = refusal(error, correlation_id_of(scope), limits.max_cost)
             else:
                 await self.view(scope, receive, send)
                 return
         await response(scope, receive, send)
 
 
-def _unauthorized(error: DomainError, correlation_id: str) -> Response:
-    body: dict[str, Any] = {
-        "data": None,
-        "errors": [
-            {
-                "message": error.message,
-                "extensions": {"code": error.code, "correlationId": correlation_id},
-            }
-        ],
-    }
-    status = 401 if error.code == "UNAUTHORIZED" else 503
-    return JSONResponse(body, status_code=status, headers={"WWW-Authenticate": "Bearer"})
+_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def graphql_routes(settings: Settings) -> list[BaseRoute]:
     """The /graphql routes: HTTP, and WebSocket for subscriptions (graphql-transport-ws)."""
     view = GraphQLView(
-        schema,
+        GraphQLLimits.from_settings(settings),
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         keep_alive=True,

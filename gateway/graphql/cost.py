@@ -1,0 +1,237 @@
+"""The cost of a GraphQL operation in nodes: estimated before it runs, counted after.
+
+As in GitHub's node limit, every connection field (a ``...Connection`` type taking
+``first``) may return as many nodes as the product of the page sizes along its path from
+the root, and the requested cost is the sum over all of them::
+
+    locations(first: 10) { nodes { sessions(first: 20) { nodes { uuid } } } }
+    # 10 locations + 10 x 20 sessions = 210
+
+A missing page size counts as its default (20) and one above 100 as 100 (the resolvers
+refuse it anyway); ``nodes(ids:)`` counts one per id. The actual cost counts the nodes
+those same fields returned in the response.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionNode,
+    get_named_type,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.utilities import get_operation_ast
+
+from resolvers.sessions import DEFAULT_PAGE_SIZE
+
+MAX_PAGE_SIZE = 100
+PAGE_ARGUMENTS = ("first", "last")
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """An operation's requested cost, with what is needed to count its actual cost later."""
+
+    requested: int
+    counted: frozenset[int] = frozenset()  # id() of each field node whose nodes count
+    selections: tuple[SelectionNode, ...] = ()
+    fragments: Mapping[str, FragmentDefinitionNode] = field(default_factory=dict)
+
+
+def estimate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+) -> Cost:
+    """The requested cost of the operation ``operation_name`` of a validated document."""
+    operation = get_operation_ast(document, operation_name)
+    root = schema.get_root_type(operation.operation) if operation else None
+    if operation is None or root is None:
+        return Cost(0)
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    # Bad variables are reported by execution; the estimate then uses defaults.
+    values = VariableValues({}, {}) if isinstance(coerced, list) else coerced
+    estimator = _Estimator(schema, fragments, values)
+    selections = tuple(operation.selection_set.selections)
+    requested = estimator.unit_cost(root, selections)
+    return Cost(requested, frozenset(estimator.counted), selections, fragments)
+
+
+def _is_connection(definition: GraphQLField, named: GraphQLNamedType) -> bool:
+    return named.name.endswith("Connection") and "first" in definition.args
+
+
+def _page_size(arguments: Mapping[str, Any]) -> int:
+    sizes = [arguments[name] for name in PAGE_ARGUMENTS if isinstance(arguments.get(name), int)]
+    size = max(sizes) if sizes else DEFAULT_PAGE_SIZE
+    return min(max(size, 0), MAX_PAGE_SIZE)
+
+
+def _list_size(
+    node: FieldNode, definition: GraphQLField, named: GraphQLNamedType, arguments: dict[str, Any]
+) -> int | None:
+    """How many nodes a field may return per parent; None when it is not a list of nodes."""
+    if _is_connection(definition, named):
+        return _page_size(arguments)
+    if node.name.value == "nodes" and isinstance(arguments.get("ids"), list):
+        return len(arguments["ids"])
+    return None
+
+
+class _Estimator:
+    """Costs selections once per parent, so that the cost scales by a multiplier.
+
+    Every term of a cost is a product of page sizes, so the cost under a parent that
+    returns ``m`` nodes is ``m`` times the cost under one: each fragment is costed once
+    and reused wherever it is spread, which keeps the walk linear in the document.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: VariableValues,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.counted: set[int] = set()
+        self.fragment_costs: dict[str, int] = {}
+        self.costing: set[str] = set()
+
+    def unit_cost(
+        self, parent: GraphQLNamedType | None, selections: Sequence[SelectionNode]
+    ) -> int:
+        """The nodes ``selections`` may return under one parent object."""
+        total = 0
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(parent, selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.unit_cost(target, selection.selection_set.selections)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self._fragment(selection.name.value)
+        return total
+
+    def _fragment(self, name: str) -> int:
+        if name in self.fragment_costs:
+            return self.fragment_costs[name]
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self.costing:
+            return 0  # a cycle, refused by validation before any cost is taken
+        self.costing.add(name)
+        target = self.schema.get_type(fragment.type_condition.name.value)
+        cost = self.unit_cost(target, fragment.selection_set.selections)
+        self.costing.discard(name)
+        self.fragment_costs[name] = cost
+        return cost
+
+    def _field(self, parent: GraphQLNamedType | None, node: FieldNode) -> int:
+        if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            return 0
+        definition = parent.fields.get(node.name.value)
+        if definition is None:
+            return 0  # __typename and introspection cost nothing
+        try:
+            arguments = get_argument_values(definition, node, self.variables)
+        except GraphQLError:
+            arguments = {}  # execution reports the bad argument
+        named = get_named_type(definition.type)
+        size = _list_size(node, definition, named, arguments)
+        inner = self.unit_cost(named, node.selection_set.selections) if node.selection_set else 0
+        if size is None:
+            return inner
+        self.counted.add(id(node))
+        return size + size * inner
+
+
+def actual(cost: Cost, data: Any) -> int:
+    """The nodes the counted fields of an operation returned in ``data``."""
+    return _Counter(cost).returned(cost.selections, data)
+
+
+class _Counter:
+    """Walks a response along its document, flattening each fragment only once."""
+
+    def __init__(self, cost: Cost) -> None:
+        self.cost = cost
+        self.flattened: dict[tuple[int, ...], dict[str, list[FieldNode]]] = {}
+        self.fragment_fields: dict[str, dict[str, list[FieldNode]]] = {}
+
+    def returned(self, selections: Sequence[SelectionNode], value: Any) -> int:
+        """Nodes returned by counted fields under ``value``."""
+        if isinstance(value, list):
+            return sum(self.returned(selections, item) for item in value)
+        if not isinstance(value, dict):
+            return 0
+        total = 0
+        for key, nodes in self.fields_by_key(selections).items():
+            if key not in value:
+                continue
+            inner = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+            if any(id(n) in self.cost.counted for n in nodes):
+                total += self.page_length(value[key], inner)
+            total += self.returned(inner, value[key])
+        return total
+
+    def page_length(self, value: Any, selections: Sequence[SelectionNode]) -> int:
+        """Nodes in one connection page (or one ``nodes(ids:)`` list)."""
+        if isinstance(value, list):
+            return sum(1 for item in value if item is not None)
+        if not isinstance(value, dict):
+            return 0
+        lengths = [
+            len(value[key])
+            for key, nodes in self.fields_by_key(selections).items()
+            if nodes[0].name.value in ("edges", "nodes") and isinstance(value.get(key), list)
+        ]
+        return max(lengths, default=0)
+
+    def fields_by_key(self, selections: Sequence[SelectionNode]) -> dict[str, list[FieldNode]]:
+        """Field nodes by response key, fragments flattened, as execution merges them."""
+        memo_key = tuple(id(s) for s in selections)
+        if memo_key in self.flattened:
+            return self.flattened[memo_key]
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                part = {
+                    selection.alias.value if selection.alias else selection.name.value: [selection]
+                }
+            elif isinstance(selection, InlineFragmentNode):
+                part = self.fields_by_key(selection.selection_set.selections)
+            elif isinstance(selection, FragmentSpreadNode):
+                part = self._fragment_fields(selection.name.value)
+            else:
+                continue
+            for key, nodes in part.items():
+                merged = grouped.setdefault(key, [])
+                merged.extend(n for n in nodes if all(n is not m for m in merged))
+        self.flattened[memo_key] = grouped
+        return grouped
+
+    def _fragment_fields(self, name: str) -> dict[str, list[FieldNode]]:
+        if name not in self.fragment_fields:
+            self.fragment_fields[name] = {}  # a cycle back to here adds nothing
+            fragment = self.cost.fragments.get(name)
+            if fragment is not None:
+                self.fragment_fields[name] = self.fields_by_key(fragment.selection_set.selections)
+        return self.fragment_fields[name]

@@ -1,0 +1,108 @@
+"""A database outage: requests fail fast with 503, nothing hangs, service resumes by itself."""
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from asgi_lifespan import LifespanManager
+
+from gateway.app import create_app
+from gateway.config import Settings
+from storage.database import create_engine
+from storage.migrate import upgrade
+from tests.conftest import (
+    auth,
+    drop_postgres_database,
+    fresh_database_url,
+    in_process_client,
+)
+from tests.fault_proxy import FaultProxy
+from tests.fixtures.dataset import SESSIONS, load_dataset
+
+LIST = "/session/v2/sessions?limit=5"
+QUERY = {"query": "{ sessions(first: 2) { nodes { uuid } } }"}
+
+
+@pytest.fixture
+async def outage(tmp_path):
+    url, name = await fresh_database_url("postgresql", tmp_path)
+    engine = create_engine(url)
+    await upgrade(engine)
+    tokens = await load_dataset(engine)
+    await engine.dispose()
+    proxy = FaultProxy()
+    await proxy.start()
+    proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    settings = Settings(
+        database_url=proxied,
+        pagination_secret="outage-signing-key-0123456789",
+        db_connect_timeout=1.0,
+        db_statement_timeout_ms=2000,
+    )
+    app = create_app(settings)
+    try:
+        async with LifespanManager(app), in_process_client(app) as client:
+            yield proxy, client, tokens
+    finally:
+        await proxy.cut()
+        await drop_postgres_database(name)
+
+
+async def test_an_outage_is_a_fast_503_and_service_resumes_by_itself(outage):
+    proxy, client, tokens = outage
+    headers = auth(tokens["admin"])
+    assert (await client.get(LIST, headers=headers)).status_code == 200
+
+    await proxy.cut()
+    started = time.perf_counter()
+    answers = await asyncio.gather(
+        *(client.get(LIST, headers=headers) for _ in range(10)),
+        *(client.post("/graphql", json=QUERY, headers=headers) for _ in range(10)),
+        client.get("/readyz"),
+    )
+    assert time.perf_counter() - started < 10, "requests must fail fast, not hang"
+    rest, graphql, ready = answers[:10], answers[10:20], answers[20]
+    for response in rest:
+        assert response.status_code == 503, response.text
+        assert response.json()["error_code"] == "ERRORS.UNAVAILABLE"
+        assert response.headers["retry-after"]
+    for response in graphql:
+        assert response.status_code == 503, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+    assert ready.status_code == 503
+
+    await proxy.restore()
+    deadline = time.perf_counter() + 5
+    while True:
+        response = await client.get(LIST, headers=headers)
+        if response.status_code == 200 or time.perf_counter() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert response.status_code == 200, "service did not resume within 5 s"
+    assert (await client.get("/readyz")).status_code == 200
+
+
+async def test_a_write_during_an_outage_is_not_half_applied(outage):
+    proxy, client, tokens = outage
+    headers = auth(tokens["admin"])
+    active = SESSIONS[1].id
+    await proxy.cut()
+    mutation = f'mutation {{ endSession(sessionId: "{active}") {{ __typename }} }}'
+    response = await client.post("/graphql", json={"query": mutation}, headers=headers)
+    assert response.status_code in (200, 503)
+    await proxy.restore()
+    await asyncio.sleep(0.5)
+    device = SESSIONS[1].device
+    query = (
+        f'{{ sessions(filter: {{deviceId: "{device}"}}) '
+        "{ nodes { uuid status events { name } } } }"
+    )
+    for _ in range(25):
+        body = (await client.post("/graphql", json={"query": query}, headers=headers)).json()
+        if "errors" not in body:
+            break
+        await asyncio.sleep(0.2)
+    node = next(n for n in body["data"]["sessions"]["nodes"] if n["uuid"] == str(active))
+    assert node == {"uuid": str(active), "status": "ACTIVE", "events": [{"name": "START"}]}
+    assert uuid.UUID(node["uuid"]) == active

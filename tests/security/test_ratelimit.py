@@ -1,0 +1,160 @@
+"""Rate limiting in one process: one bucket per principal (per IP without a token), shared by
+REST and GraphQL, a GraphQL request drawing its cost, RateLimit-* and Retry-After headers."""
+
+from gateway.buckets import MemoryBuckets
+from resolvers.identity import create_token
+from storage.database import create_engine
+from storage.enums import Role
+from tests.conftest import auth
+from tests.fixtures.dataset import USER_A
+from tests.security.gateways import gateway, graphql_error
+
+REST = "/session/v2/sessions?limit=1"
+VIEWER = {"query": "{ viewer { role } }"}
+THIRTY = {"query": "{ sessions(first: 30) { nodes { uuid } } }"}
+SLOW = 0.001  # tokens per second: nothing refills during a test
+
+
+def remaining(response) -> int:
+    return int(response.headers["ratelimit-remaining"])
+
+
+async def test_rest_and_graphql_draw_from_one_bucket_until_it_is_empty(backend, tokens):
+    headers = auth(tokens["operator_x"])
+    async with gateway(backend.url, rate_limit_burst=5, rate_limit_per_second=SLOW) as (_, c):
+        answers = [await c.get(REST, headers=headers) for _ in range(3)]
+        answers.append(await c.post("/graphql", json=VIEWER, headers=headers))
+        answers.append(await c.get(REST, headers=headers))
+        rest_refused = await c.get(REST, headers=headers)
+        graphql_refused = await c.post("/graphql", json=VIEWER, headers=headers)
+    assert [a.status_code for a in answers] == [200] * 5
+    assert [remaining(a) for a in answers] == [4, 3, 2, 1, 0]
+    assert answers[0].headers["ratelimit-limit"] == "5"
+    assert answers[0].headers["ratelimit-policy"] == "5;w=5000"
+    assert int(answers[0].headers["ratelimit-reset"]) > 0
+
+    assert rest_refused.status_code == 429
+    body = rest_refused.json()
+    assert body["error_code"] == "ERRORS.RATE_LIMITED"
+    assert body["status_code"] == 429
+    assert body["correlation_id"] == rest_refused.headers["x-correlation-id"]
+    assert int(rest_refused.headers["retry-after"]) >= 1
+    assert remaining(rest_refused) == 0
+
+    assert graphql_refused.status_code == 429
+    assert graphql_error(graphql_refused)["extensions"]["code"] == "RATE_LIMITED"
+    assert int(graphql_refused.headers["retry-after"]) >= 1
+
+
+async def test_a_graphql_request_draws_its_query_cost(backend, tokens):
+    headers = auth(tokens["admin"])
+    async with gateway(backend.url, rate_limit_burst=50, rate_limit_per_second=SLOW) as (_, c):
+        first = await c.post("/graphql", json=THIRTY, headers=headers)
+        second = await c.post("/graphql", json=THIRTY, headers=headers)
+        rest = await c.get(REST, headers=headers)
+    assert first.status_code == 200
+    assert first.json()["extensions"]["cost"]["requested"] == 30
+    assert remaining(first) == 20
+    # The second pays 1 on arrival (19 left) and cannot pay the other 29: nothing runs.
+    assert second.status_code == 429
+    error = graphql_error(second)
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert "costs 29" in error["message"]
+    assert second.json()["data"] is None
+    assert second.json()["extensions"]["cost"] == {"requested": 30, "actual": 0, "maximum": 50_000}
+    assert remaining(second) == 19
+    assert int(second.headers["retry-after"]) >= 1
+    assert rest.status_code == 200 and remaining(rest) == 18
+
+
+async def test_each_principal_has_its_own_bucket_and_a_users_tokens_share_one(backend, tokens):
+    engine = create_engine(backend.url)
+    try:
+        second_token_of_a = await create_token(engine, Role.USER, user_id=USER_A, label="2nd")
+    finally:
+        await engine.dispose()
+    async with gateway(backend.url, rate_limit_burst=2, rate_limit_per_second=SLOW) as (_, c):
+        a1 = await c.get(REST, headers=auth(tokens["user_a"]))
+        a2 = await c.get(REST, headers=auth(second_token_of_a))
+        a3 = await c.get(REST, headers=auth(tokens["user_a"]))
+        b1 = await c.get(REST, headers=auth(tokens["user_b"]))
+        admin = await c.get(REST, headers=auth(tokens["admin"]))
+    assert [a1.status_code, a2.status_code, a3.status_code] == [200, 200, 429]
+    assert b1.status_code == 200 and remaining(b1) == 1
+    assert admin.status_code == 200
+
+
+async def test_requests_without_a_valid_token_draw_from_the_client_address(backend, tokens):
+    async with gateway(backend.url, rate_limit_burst=3, rate_limit_per_second=SLOW) as (_, c):
+        anonymous = [await c.get(REST) for _ in range(2)]
+        anonymous.append(await c.post("/graphql", json=VIEWER, headers=auth("sgw_" + "x" * 43)))
+        refused_rest = await c.get(REST)
+        refused_graphql = await c.post("/graphql", json=VIEWER)
+        with_token = await c.get(REST, headers=auth(tokens["admin"]))
+    assert [a.status_code for a in anonymous] == [401, 401, 401]
+    assert refused_rest.status_code == 429
+    assert refused_rest.json()["error_code"] == "ERRORS.RATE_LIMITED"
+    assert refused_graphql.status_code == 429
+    assert graphql_error(refused_graphql)["extensions"]["code"] == "RATE_LIMITED"
+    assert with_token.status_code == 200
+
+
+async def test_the_default_limits_are_generous_and_reported(client, tokens):
+    response = await client.get(REST, headers=auth(tokens["admin"]))
+    assert response.headers["ratelimit-limit"] == "100000"
+    assert response.headers["ratelimit-policy"] == "100000;w=100"
+    assert "retry-after" not in response.headers
+
+
+async def test_rate_limiting_can_be_turned_off(backend, tokens):
+    async with gateway(backend.url, rate_limit_burst=0) as (_, c):
+        response = await c.get(REST, headers=auth(tokens["admin"]))
+    assert response.status_code == 200
+    assert "ratelimit-limit" not in response.headers
+
+
+async def test_health_and_metrics_are_not_rate_limited(backend):
+    async with gateway(backend.url, rate_limit_burst=1, rate_limit_per_second=SLOW) as (_, c):
+        answers = [await c.get("/healthz") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_memory_buckets_refill_at_their_rate_and_say_when_to_retry():
+    clock = Clock()
+    buckets = MemoryBuckets(burst=10, per_second=2, clock=clock)
+    assert (await buckets.take("k", 8)).remaining == 2
+    refused = await buckets.take("k", 5)
+    assert not refused.allowed and refused.remaining == 2
+    assert refused.retry_after(5) == 2  # 3 more tokens at 2 per second
+    assert refused.reset_seconds == 4  # 8 tokens to full
+    clock.now += 1.5
+    allowed = await buckets.take("k", 5)
+    assert allowed.allowed and allowed.remaining == 0
+    clock.now += 100
+    assert (await buckets.take("k", 0.5)).remaining == 9.5  # never above the burst
+
+
+async def test_a_draw_larger_than_the_bucket_waits_for_a_full_one():
+    clock = Clock()
+    buckets = MemoryBuckets(burst=10, per_second=1, clock=clock)
+    assert (await buckets.take("k", 50)).allowed  # drains the full bucket
+    refused = await buckets.take("k", 50)
+    assert not refused.allowed and refused.retry_after(50) == 10
+
+
+async def test_idle_full_buckets_are_swept_from_memory():
+    clock = Clock()
+    buckets = MemoryBuckets(burst=10, per_second=10, clock=clock)
+    for n in range(MemoryBuckets.SWEEP_EVERY - 1):
+        await buckets.take(f"caller-{n}", 1)
+    clock.now += 5  # every bucket is full again after 1 s
+    await buckets.take("last", 1)
+    assert list(buckets._buckets) == ["last"]
