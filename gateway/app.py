@@ -84,6 +84,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             jwt = JwtVerifier(jwt_config) if jwt_config.enabled else None
             buckets = await open_buckets(settings)
             await updates.start()
+            pool = engine.sync_engine.pool
+            metrics.watch(
+                lambda: int(getattr(pool, "checkedout", lambda: 0)()),
+                lambda: updates.subscriber_count,
+            )
             app.state.gateway = GatewayState(
                 settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets
             )
@@ -104,7 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *graphql_routes(settings),
         *rest_routes(),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -114,3 +119,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers={HTTPException: _http_error, DomainError: _domain_error},
     )
+    # "/session/v2/sessions/" is not a documented path: a 404, not a redirect.
+    app.router.redirect_slashes = False
+    return app

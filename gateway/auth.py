@@ -39,4 +39,4 @@ async def request_scope(connection: HTTPConnection, cost: float = 1) -> RequestS
         await charge(connection, 1)  # without a valid token, the client address pays
         raise
     await charge(connection, cost)
-    return RequestScope.open(principal, state.engine, state.cursors, state.updates)
+    return state.open_scope(principal)

@@ -1,6 +1,8 @@
 """Prometheus metrics of one gateway process, in a registry of its own (not the global one)."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,10 +30,54 @@ class Metrics:
             "SQL statements sent to the session store",
             registry=self.registry,
         )
+        self.graphql_operations = Counter(
+            "session_gateway_graphql_operations_total",
+            "GraphQL operations run, by operation type and name, and whether they had errors",
+            ["type", "name", "outcome"],
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "session_gateway_rate_limited_total",
+            "Requests refused because the caller's budget was spent",
+            registry=self.registry,
+        )
+        self.loader_batches = Histogram(
+            "session_gateway_loader_batch_size",
+            "Keys per batched database look-up, by loader",
+            ["loader"],
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+            registry=self.registry,
+        )
+        self.pool_checked_out = Gauge(
+            "session_gateway_db_pool_checked_out",
+            "Database connections in use by this process",
+            registry=self.registry,
+        )
+        self.subscriptions = Gauge(
+            "session_gateway_open_subscriptions",
+            "Live subscriptions open in this process",
+            registry=self.registry,
+        )
+
+    def watch(self, checked_out: Callable[[], int], subscriptions: Callable[[], int]) -> None:
+        """Read pool use and open subscriptions when metrics are scraped."""
+        self.pool_checked_out.set_function(checked_out)
+        self.subscriptions.set_function(subscriptions)
+
+    def observe_batch(self, loader: str, size: int) -> None:
+        """Record the size of one loader batch."""
+        self.loader_batches.labels(loader).observe(size)
+
+    def count_operation(self, kind: str, name: str | None, failed: bool) -> None:
+        """Record one GraphQL operation."""
+        outcome = "error" if failed else "ok"
+        self.graphql_operations.labels(kind, name or "anonymous", outcome).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one answered request."""
         self.requests.labels(method, route, str(status)).inc()
+        if status == 429:
+            self.rate_limited.inc()
         self.latency.labels(method, route).observe(seconds)
 
     def count_statement(self) -> None:

@@ -8,8 +8,10 @@ from starlette.requests import HTTPConnection
 from gateway.buckets import Buckets
 from gateway.config import Settings
 from gateway.metrics import Metrics
+from resolvers.context import RequestScope
 from resolvers.cursors import CursorCodec
 from resolvers.jwt_identity import JwtVerifier
+from resolvers.scope import Principal
 from storage.updates import UpdateBus
 
 
@@ -30,3 +32,9 @@ class GatewayState:
         """The state of the app serving ``connection``."""
         state: GatewayState = connection.app.state.gateway
         return state
+
+    def open_scope(self, principal: Principal) -> RequestScope:
+        """A fresh resolver scope for ``principal``, its loaders reporting batch sizes."""
+        return RequestScope.open(
+            principal, self.engine, self.cursors, self.updates, self.metrics.observe_batch
+        )

@@ -1,6 +1,8 @@
 """One request's loaders, each created on first use inside the running event loop."""
 
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,50 +16,74 @@ from loaders.sessions import (
     SessionsByParentLoader,
 )
 
+BatchObserver = Callable[[str, int], None]
+L = TypeVar("L")
+
 
 class Loaders:
     """The loaders of one request: never shared with another request or caller."""
 
-    def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        visible: ColumnElement[bool],
+        observe_batch: BatchObserver | None = None,
+    ) -> None:
         self.engine = engine
         self.visible = visible
+        self.observe_batch = observe_batch
+
+    def _watched(self, loader: L) -> L:
+        """Report each batch's size, so operators can see batching work (or not)."""
+        observe = self.observe_batch
+        if observe is None:
+            return loader
+        name = type(loader).__name__
+        load: Callable[[Sequence[Any]], Awaitable[list[Any]]] = loader.batch_load_fn  # type: ignore[attr-defined]
+
+        async def batch_load_fn(keys: Sequence[Any]) -> list[Any]:
+            observe(name, len(keys))
+            return await load(keys)
+
+        loader.batch_load_fn = batch_load_fn  # type: ignore[attr-defined]
+        return loader
 
     @cached_property
     def location(self) -> LocationByIdLoader:
         """Locations by id."""
-        return LocationByIdLoader(self.engine)
+        return self._watched(LocationByIdLoader(self.engine))
 
     @cached_property
     def fleet(self) -> FleetByIdLoader:
         """Fleets by id."""
-        return FleetByIdLoader(self.engine)
+        return self._watched(FleetByIdLoader(self.engine))
 
     @cached_property
     def device(self) -> DeviceByIdLoader:
         """Devices by id."""
-        return DeviceByIdLoader(self.engine)
+        return self._watched(DeviceByIdLoader(self.engine))
 
     @cached_property
     def session(self) -> SessionByIdLoader:
         """Visible sessions by id."""
-        return SessionByIdLoader(self.engine, self.visible)
+        return self._watched(SessionByIdLoader(self.engine, self.visible))
 
     @cached_property
     def events(self) -> EventsBySessionLoader:
         """Events by session id."""
-        return EventsBySessionLoader(self.engine)
+        return self._watched(EventsBySessionLoader(self.engine))
 
     @cached_property
     def auxiliary_devices(self) -> AuxiliaryDevicesBySessionLoader:
         """Auxiliary devices by session id."""
-        return AuxiliaryDevicesBySessionLoader(self.engine)
+        return self._watched(AuxiliaryDevicesBySessionLoader(self.engine))
 
     @cached_property
     def open_session(self) -> OpenSessionByDeviceLoader:
         """The visible booked or active session by device id."""
-        return OpenSessionByDeviceLoader(self.engine, self.visible)
+        return self._watched(OpenSessionByDeviceLoader(self.engine, self.visible))
 
     @cached_property
     def sessions_by_parent(self) -> SessionsByParentLoader:
         """Nested pages of visible sessions by device, location or fleet."""
-        return SessionsByParentLoader(self.engine, self.visible)
+        return self._watched(SessionsByParentLoader(self.engine, self.visible))

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loaders.registry import Loaders
+from loaders.registry import BatchObserver, Loaders
 from resolvers.cursors import CursorCodec
 from resolvers.scope import Principal
 from storage.updates import UpdateBus
@@ -27,7 +27,8 @@ class RequestScope:
         engine: AsyncEngine,
         cursors: CursorCodec,
         updates: UpdateBus | None = None,
+        observe_batch: BatchObserver | None = None,
     ) -> "RequestScope":
         """A fresh scope with fresh loaders bound to the principal's visibility."""
-        loaders = Loaders(engine, principal.session_filter())
+        loaders = Loaders(engine, principal.session_filter(), observe_batch)
         return cls(principal, engine, cursors, loaders, updates or UpdateBus())

@@ -6,6 +6,9 @@ DomainError
  ├── Unauthenticated          UNAUTHORIZED               no valid bearer token
  ├── Forbidden                FORBIDDEN                  the role may never do this
  ├── NotFound                 NOT_FOUND                  missing, or hidden from the caller
+ ├── InvalidTransition        INVALID_TRANSITION         the lifecycle does not allow it now
+ ├── Conflict                 CONFLICT                   a concurrent write got there first
+ ├── IdempotencyKeyReused     IDEMPOTENCY_KEY_REUSED     same key, different request
  ├── PayloadTooLarge          PAYLOAD_TOO_LARGE          a request body over its limit
  ├── UnsupportedMediaType     UNSUPPORTED_MEDIA_TYPE     a body of a type the endpoint does not take
  ├── HeadersTooLarge          HEADERS_TOO_LARGE          request headers over their limit

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from gateway.graphql.context import Info
 from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
+from gateway.graphql.observability import OperationMetrics
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.subscriptions import Subscription
 from gateway.graphql.types import (
@@ -117,7 +118,7 @@ def create_schema() -> strawberry.Schema:
             scalar_map=SCALAR_MAP, batching_config={"max_operations": BATCH_CEILING}
         ),
         # The limits come after the caches: they only set options the caches key on.
-        extensions=[ParserCache, ValidationCache, RequestLimits, QueryCost],
+        extensions=[ParserCache, ValidationCache, RequestLimits, QueryCost, OperationMetrics],
     )
 
 

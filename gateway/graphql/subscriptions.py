@@ -7,6 +7,7 @@ import strawberry
 
 from gateway.graphql.context import Info
 from gateway.graphql.types import Session, SessionFilter
+from gateway.state import GatewayState
 from resolvers.context import RequestScope
 from resolvers.live import session_updates
 
@@ -23,10 +24,11 @@ class Subscription:
         session_id: UUID | None = None,
     ) -> AsyncGenerator[Session, None]:
         context = info.context
-        base = context.scope
+        principal = context.scope.principal
+        state = GatewayState.of(context.request)
 
         def open_scope() -> RequestScope:
-            return RequestScope.open(base.principal, base.engine, base.cursors, base.updates)
+            return state.open_scope(principal)
 
         resolver_filter = (filter or SessionFilter()).to_resolver_filter()
         async for scope, record in session_updates(open_scope, resolver_filter, session_id):

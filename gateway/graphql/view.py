@@ -32,7 +32,6 @@ from gateway.graphql.schema import schema
 from gateway.middleware import correlation_id_of
 from gateway.responses import JSONResponse
 from gateway.state import GatewayState
-from resolvers.context import RequestScope
 from resolvers.errors import DomainError
 from resolvers.identity import authenticate
 from resolvers.uris import Uris
@@ -112,9 +111,7 @@ class GraphQLView(GraphQL[Context, None]):
                 {"message": error.message, "code": error.code}
             ) from error
         context.request.scope.setdefault("state", {})["principal"] = principal  # rate limit key
-        context.request_scope = RequestScope.open(
-            principal, state.engine, state.cursors, state.updates
-        )
+        context.request_scope = state.open_scope(principal)
         unset: UnsetType = UNSET
         return unset
 

@@ -1,0 +1,40 @@
+"""Prometheus metrics an operator watches: operations, batches, pool, subscriptions, 404s."""
+
+from tests.conftest import auth
+
+
+def sample(text: str, prefix: str) -> float:
+    lines = [line for line in text.splitlines() if line.startswith(prefix)]
+    assert lines, f"no sample starting with {prefix!r}"
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+
+async def test_graphql_operations_are_counted_by_name(client, tokens):
+    query = "query FrontendList { sessions(first: 3) { nodes { uuid events { name } } } }"
+    await client.post("/graphql", json={"query": query}, headers=auth(tokens["admin"]))
+    text = (await client.get("/metrics")).text
+    prefix = (
+        'session_gateway_graphql_operations_total{name="FrontendList",outcome="ok",type="query"}'
+    )
+    assert sample(text, prefix) >= 1
+
+
+async def test_loader_batch_sizes_are_observed(client, tokens):
+    query = "{ sessions(first: 5) { nodes { events { name } } } }"
+    before = sample((await client.get("/metrics")).text, "session_gateway_loader_batch_size_sum")
+    await client.post("/graphql", json={"query": query}, headers=auth(tokens["admin"]))
+    text = (await client.get("/metrics")).text
+    assert sample(text, "session_gateway_loader_batch_size_sum") >= before + 5
+    assert 'loader="EventsBySessionLoader"' in text
+
+
+async def test_pool_use_and_open_subscriptions_are_gauges(client):
+    text = (await client.get("/metrics")).text
+    assert sample(text, "session_gateway_db_pool_checked_out") >= 0
+    assert sample(text, "session_gateway_open_subscriptions") == 0
+
+
+async def test_a_trailing_slash_is_not_redirected(client, tokens):
+    response = await client.get("/session/v2/sessions/", headers=auth(tokens["admin"]))
+    assert response.status_code == 404
+    assert response.json()["error_code"] == "ERRORS.NOT_FOUND"
