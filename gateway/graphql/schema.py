@@ -1,32 +1,32 @@
 """The GraphQL schema: the query root and the schema object (built without touching a database)."""
 
 from typing import Any
+from uuid import UUID
 
 import strawberry
 from strawberry import relay
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from gateway.graphql.connections import Connection, catalog_connection
 from gateway.graphql.context import Info
+from gateway.graphql.inputs import DeviceFilter, SessionFilter
 from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
 from gateway.graphql.observability import OperationMetrics
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.subscriptions import Subscription
-from gateway.graphql.types import (
-    Connection,
-    Device,
-    DeviceFilter,
-    Fleet,
-    Location,
-    Session,
-    SessionFilter,
-    Viewer,
-    _catalog_connection,
-    session_connection,
-)
+from gateway.graphql.types import Device, Fleet, Location, Session, session_connection
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
+
+
+@strawberry.type(description="Who the current token stands for")
+class Viewer:
+    role: str
+    user_id: UUID | None
+    location_ids: list[UUID]
+    fleet_ids: list[UUID]
 
 
 @strawberry.type(description="What can be read")
@@ -69,14 +69,14 @@ class Query:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Location]:
         page = await catalog_resolvers.list_locations(info.context.scope, first=first, after=after)
-        return _catalog_connection(info, page, Location)
+        return catalog_connection(info, page, Location)
 
     @strawberry.field(description="Fleets, by id")
     async def fleets(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Fleet]:
         page = await catalog_resolvers.list_fleets(info.context.scope, first=first, after=after)
-        return _catalog_connection(info, page, Fleet)
+        return catalog_connection(info, page, Fleet)
 
     @strawberry.field(description="Devices, by id")
     async def devices(
@@ -86,18 +86,13 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Device]:
-        device_filter = filter or DeviceFilter()
         page = await catalog_resolvers.list_devices(
             info.context.scope,
-            catalog_resolvers.DeviceFilter(
-                kind=device_filter.kind,
-                location_id=device_filter.location_id,
-                fleet_id=device_filter.fleet_id,
-            ),
+            (filter or DeviceFilter()).to_resolver_filter(),
             first=first,
             after=after,
         )
-        return _catalog_connection(info, page, Device)
+        return catalog_connection(info, page, Device)
 
 
 class GatewaySchema(strawberry.Schema):

@@ -6,7 +6,8 @@ from uuid import UUID
 import strawberry
 
 from gateway.graphql.context import Info
-from gateway.graphql.types import Session, SessionFilter
+from gateway.graphql.inputs import SessionFilter
+from gateway.graphql.types import Session
 from gateway.state import GatewayState
 from resolvers.context import RequestScope
 from resolvers.live import session_updates

@@ -1,62 +1,20 @@
 """The GraphQL object types: sessions with their storage-or-travel details, and the catalog."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
 from strawberry import relay
 
+from gateway.graphql.connections import Connection, Edge, catalog_connection, page_connection
 from gateway.graphql.context import Info
+from gateway.graphql.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
-from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
 from storage.records import DeviceRecord, FleetRecord, LocationRecord, SessionRecord
-
-# Register the storage enums with Strawberry; annotations use the enum classes themselves.
-strawberry.enum(SessionKind, description="Parking (storage) or rental (travel)")
-strawberry.enum(SessionStatus, description="Where a session is in its lifecycle")
-strawberry.enum(EventName, description="What happened to a session")
-strawberry.enum(PaymentStatus, description="The state of a session's payment")
-strawberry.enum(DeviceKind, description="What a device is")
-
-T = TypeVar("T")
-
-
-@strawberry.type(description="Where a list continues")
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-
-@strawberry.type(description="A node of a list with the cursor to continue after it")
-class Edge(Generic[T]):
-    cursor: str
-    node: T
-
-
-@strawberry.type(description="One page of a list")
-class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
-
-    @strawberry.field(description="The nodes of the page, without their cursors")
-    def nodes(self) -> list[T]:
-        return [edge.node for edge in self.edges]
-
-
-def _connection(edges: list[Edge[Any]], has_next: bool, has_previous: bool) -> Connection[Any]:
-    page_info = PageInfo(
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
-    return Connection(edges=edges, page_info=page_info)
 
 
 def session_connection(info: Info, page: session_resolvers.SessionPage) -> "Connection[Session]":
@@ -65,17 +23,7 @@ def session_connection(info: Info, page: session_resolvers.SessionPage) -> "Conn
     edges = [
         Edge(cursor=page.cursor(scope, s), node=Session.from_record(s, info)) for s in page.sessions
     ]
-    return _connection(edges, page.has_next_page, page.has_previous_page)
-
-
-def _catalog_connection(
-    info: Info, page: catalog_resolvers.CatalogPage[Any], node: Any
-) -> Connection[Any]:
-    scope = info.context.scope
-    edges = [
-        Edge(cursor=page.cursor(scope, item), node=node.from_record(item)) for item in page.items
-    ]
-    return _connection(edges, page.has_next_page, page.has_previous_page)
+    return page_connection(edges, page.has_next_page, page.has_previous_page)
 
 
 def _uuids(node_ids: Any) -> list[UUID | None]:
@@ -150,7 +98,7 @@ class Location(relay.Node):
             first=first,
             after=after,
         )
-        return _catalog_connection(info, page, Device)
+        return catalog_connection(info, page, Device)
 
     @strawberry.field(
         description="Sessions parked here or rentals that started or ended here, newest first"
@@ -192,7 +140,7 @@ class Fleet(relay.Node):
             first=first,
             after=after,
         )
-        return _catalog_connection(info, page, Device)
+        return catalog_connection(info, page, Device)
 
     @strawberry.field(description="Rentals of this fleet's vehicles, newest first")
     async def sessions(
@@ -414,51 +362,3 @@ class Session(relay.Node):
     async def auxiliary_devices(self, info: Info) -> list[Device]:
         devices = await info.context.scope.loaders.auxiliary_devices.load(self.uuid)
         return [Device.from_record(d) for d in devices]  # type: ignore[misc]
-
-
-@strawberry.input(description="Narrows a session list; the parts combine with AND")
-class SessionFilter:
-    user_id: UUID | None = None
-    location_id: UUID | None = strawberry.field(
-        default=None, description="Parking location, or a rental's start or end location"
-    )
-    device_id: UUID | None = None
-    fleet_id: UUID | None = None
-    status: list[SessionStatus] | None = strawberry.field(
-        default=None, description="Any of these statuses"
-    )
-    kind: SessionKind | None = None
-    from_: date | None = strawberry.field(
-        default=None, name="from", description="First UTC day of the reference time, inclusive"
-    )
-    to: date | None = strawberry.field(
-        default=None, description="Last UTC day of the reference time, inclusive"
-    )
-
-    def to_resolver_filter(self) -> session_resolvers.SessionFilter:
-        """The resolver-level filter."""
-        return session_resolvers.SessionFilter(
-            user_id=self.user_id,
-            location_id=self.location_id,
-            device_id=self.device_id,
-            fleet_id=self.fleet_id,
-            statuses=frozenset(self.status or ()),
-            kinds=frozenset([self.kind]) if self.kind else frozenset(),
-            from_date=self.from_,
-            to_date=self.to,
-        )
-
-
-@strawberry.input(description="Narrows a device list")
-class DeviceFilter:
-    kind: DeviceKind | None = None
-    location_id: UUID | None = None
-    fleet_id: UUID | None = None
-
-
-@strawberry.type(description="Who the current token stands for")
-class Viewer:
-    role: str
-    user_id: UUID | None
-    location_ids: list[UUID]
-    fleet_ids: list[UUID]

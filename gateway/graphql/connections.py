@@ -1,0 +1,54 @@
+"""Relay-style connections: edges with cursors, the nodes, and where the list continues."""
+
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from gateway.graphql.context import Info
+from resolvers import catalog as catalog_resolvers
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="Where a list continues")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A node of a list with the cursor to continue after it")
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="One page of a list")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+    @strawberry.field(description="The nodes of the page, without their cursors")
+    def nodes(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+
+def page_connection(edges: list[Edge[Any]], has_next: bool, has_previous: bool) -> Connection[Any]:
+    page_info = PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, page_info=page_info)
+
+
+def catalog_connection(
+    info: Info, page: catalog_resolvers.CatalogPage[Any], node: Any
+) -> Connection[Any]:
+    scope = info.context.scope
+    edges = [
+        Edge(cursor=page.cursor(scope, item), node=node.from_record(item)) for item in page.items
+    ]
+    return page_connection(edges, page.has_next_page, page.has_previous_page)

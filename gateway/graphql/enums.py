@@ -1,0 +1,13 @@
+"""The storage enums, registered with Strawberry once; annotations use the classes themselves."""
+
+import strawberry
+
+from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
+
+strawberry.enum(SessionKind, description="Parking (storage) or rental (travel)")
+strawberry.enum(SessionStatus, description="Where a session is in its lifecycle")
+strawberry.enum(EventName, description="What happened to a session")
+strawberry.enum(PaymentStatus, description="The state of a session's payment")
+strawberry.enum(DeviceKind, description="What a device is")
+
+__all__ = ["DeviceKind", "EventName", "PaymentStatus", "SessionKind", "SessionStatus"]
