@@ -21,6 +21,15 @@ def free_port() -> int:
 @asynccontextmanager
 async def live_server(database_url: str, **env: str) -> AsyncIterator[str]:
     """Run ``session-gateway serve`` over ``database_url``; yields its base URL."""
+    async with live_process(database_url, **env) as (base, _process):
+        yield base
+
+
+@asynccontextmanager
+async def live_process(
+    database_url: str, **env: str
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """Like ``live_server``, also yielding the process, for tests that signal it."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -50,7 +59,7 @@ async def live_server(database_url: str, **env: str) -> AsyncIterator[str]:
         if process.returncode is not None:
             stderr = (await process.stderr.read()).decode() if process.stderr else ""
             raise RuntimeError(f"the gateway exited with {process.returncode}: {stderr}")
-        yield base
+        yield base, process
     finally:
         if process.returncode is None:
             process.terminate()
