@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from loaders.base import fetch_rows
 from resolvers.context import RequestScope
@@ -25,11 +26,12 @@ from resolvers.lifecycle import (
     next_payment_status,
     paused_seconds,
 )
+from resolvers.sessions import fetch_visible_session
 from resolvers.tariffs import compute_fee, session_duration, tariff_for, to_minor
 from storage.database import write_transaction
 from storage.enums import EventName, PaymentStatus, Role, SessionKind, SessionStatus
 from storage.models import Session, SessionEvent
-from storage.queries import select_sessions
+from storage.queries import on_device, select_sessions
 from storage.records import DeviceRecord, EventRecord, SessionRecord
 
 MAX_BOOKING = timedelta(hours=24)
@@ -41,13 +43,10 @@ def _now() -> datetime:
 
 
 async def _visible_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
-    statement = select_sessions().where(
-        Session.id == session_id, request.principal.session_filter()
-    )
-    rows = await fetch_rows(request.engine, statement)
-    if not rows:
+    session = await fetch_visible_session(request, session_id)
+    if session is None:
         raise NotFound(f"session {session_id} not found")
-    return SessionRecord.from_row(rows[0])
+    return session
 
 
 async def _events(request: RequestScope, session_id: uuid.UUID) -> list[EventRecord]:
@@ -111,10 +110,47 @@ def _acting_user(request: RequestScope, user_id: uuid.UUID | None) -> uuid.UUID:
 
 
 def _may_use_device(request: RequestScope, device: DeviceRecord) -> bool:
+    """Operators open sessions only where the session will be theirs to see."""
     principal = request.principal
     if principal.role is not Role.OPERATOR:
         return True
-    return device.location_id in principal.location_ids or device.fleet_id in principal.fleet_ids
+    if device.kind.is_parking:
+        return device.location_id in principal.location_ids
+    return device.fleet_id in principal.fleet_ids
+
+
+async def _release_lapsed_bookings(
+    request: RequestScope, connection: AsyncConnection, device_id: uuid.UUID, now: datetime
+) -> list[uuid.UUID]:
+    """End the device's bookings whose time ran out, so they no longer hold the device."""
+    lapsed = (
+        await connection.execute(
+            select(Session.id, Session.booked_until_time).where(
+                on_device(device_id),
+                Session.status == SessionStatus.BOOKED.value,
+                Session.booked_until_time < now,
+            )
+        )
+    ).all()
+    for session_id, until in lapsed:
+        await connection.execute(
+            update(Session)
+            .where(Session.id == session_id)
+            .values(
+                status=SessionStatus.ENDED.value,
+                end_time=until,
+                reference_time=until,
+                updated_at=now,
+                version=Session.version + 1,
+            )
+        )
+        await connection.execute(
+            insert(SessionEvent).values(
+                session_id=session_id, name=EventName.END.value, timestamp=until
+            )
+        )
+        await request.updates.publish_in(connection, session_id)
+    return [session_id for session_id, _ in lapsed]
 
 
 async def _create(
@@ -157,6 +193,7 @@ async def _create(
     event = EventName.BOOK if booked else EventName.START
     try:
         async with write_transaction(request.engine) as connection:
+            released = await _release_lapsed_bookings(request, connection, device.id, now)
             await connection.execute(insert(Session).values(**row))
             await connection.execute(
                 insert(SessionEvent).values(session_id=session_id, name=event.value, timestamp=now)
@@ -167,7 +204,8 @@ async def _create(
             ).one()
     except IntegrityError as error:
         raise Conflict(f"device {device_id} already has a booked or active session") from error
-    request.updates.committed(session_id)
+    for changed in [*released, session_id]:
+        request.updates.committed(changed)
     return SessionRecord.from_row(stored)
 
 
@@ -204,6 +242,9 @@ async def start_session(
     assert session_id is not None
     current = await _visible_session(request, session_id)
     apply(LifecycleState(current.kind, current.status), Command.START)
+    until = current.booked_until_time
+    if current.status is SessionStatus.BOOKED and until is not None and until < _now():
+        raise InvalidTransition(f"the booking expired at {until.isoformat()}")
     if start_location_id is not None and current.kind is SessionKind.PARKING:
         raise InvalidInput("startLocationId is only for rentals")
     await _check_location(request, start_location_id)
@@ -266,6 +307,7 @@ async def end_session(
         end_location_id or distance_travelled is not None or battery_used is not None
     ):
         raise InvalidInput("end location, distance and battery are only for rentals")
+    await _check_location(request, end_location_id)
     for name, value in (("distanceTravelled", distance_travelled), ("batteryUsed", battery_used)):
         if value is not None and not 0 <= value < 1e9:
             raise InvalidInput(f"{name} {value!r} must be a non-negative number")
@@ -310,7 +352,11 @@ async def rate_session(
         raise InvalidInput(f"rating must be between 1 and 5, got {rating}")
     if comment is not None and len(comment) > MAX_COMMENT:
         raise InvalidInput(f"comment must be at most {MAX_COMMENT} characters")
+    if comment is not None and "\x00" in comment:
+        raise InvalidInput("comment must not contain NUL characters")
     current = await _visible_session(request, session_id)
+    if request.principal.user_id != current.user_id:
+        raise Forbidden("only the rider of a session can rate it")
     if current.status is not SessionStatus.ENDED:
         raise InvalidTransition("only an ended session can be rated")
     if current.rating is not None:

@@ -92,6 +92,7 @@ async def authenticate(
     if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         raise Unauthenticated("the bearer token has expired")
     return Principal(
+        expires_at=row.expires_at,
         role=Role(row.role),
         subject=str(row.id),
         user_id=row.user_id,

@@ -12,6 +12,7 @@ token itself.
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -138,16 +139,19 @@ class JwtVerifier:
                 f"{', '.join(r.value for r in Role)}"
             ) from error
         subject = SUBJECT_PREFIX + str(claims["sub"])[:200]
+        expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
         if role is Role.USER:
-            return Principal(role, subject, user_id=_uuid(claims, config.user_id_claim))
+            user_id = _uuid(claims, config.user_id_claim)
+            return Principal(role, subject, user_id=user_id, expires_at=expires)
         if role is Role.OPERATOR:
             return Principal(
                 role,
                 subject,
                 location_ids=_uuid_set(claims, config.locations_claim),
                 fleet_ids=_uuid_set(claims, config.fleets_claim),
+                expires_at=expires,
             )
-        return Principal(role, subject)
+        return Principal(role, subject, expires_at=expires)
 
 
 def _uuid(claims: dict[str, Any], name: str) -> uuid.UUID:

@@ -3,11 +3,9 @@
 import uuid
 from collections.abc import AsyncIterator, Callable
 
-from loaders.base import fetch_rows
 from resolvers.context import RequestScope
-from resolvers.sessions import SessionFilter
-from storage.models import Session
-from storage.queries import select_sessions
+from resolvers.errors import Unauthenticated
+from resolvers.sessions import SessionFilter, fetch_visible_session
 from storage.records import SessionRecord
 
 
@@ -29,11 +27,10 @@ async def session_updates(
             if session_id is not None and changed != session_id:
                 continue
             scope = open_scope()
-            statement = select_sessions().where(
-                Session.id == changed,
-                scope.principal.session_filter(),
-                *session_filter.conditions(),
-            )
-            rows = await fetch_rows(scope.engine, statement)
-            if rows:
-                yield scope, SessionRecord.from_row(rows[0])
+            if scope.principal.has_expired():
+                raise Unauthenticated(
+                    "the bearer token has expired; subscribe again with a new one"
+                )
+            record = await fetch_visible_session(scope, changed, *session_filter.conditions())
+            if record is not None:
+                yield scope, record

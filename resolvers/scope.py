@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, false, or_, true
 
@@ -19,6 +20,12 @@ class Principal:
     user_id: uuid.UUID | None = None
     location_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
     fleet_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # When the credential stops being valid; long-lived connections check it per event.
+    expires_at: datetime | None = None
+
+    def has_expired(self) -> bool:
+        """True once the credential this principal came from is past its expiry."""
+        return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
 
     def session_filter(self) -> ColumnElement[bool]:
         """A SQL condition true exactly for the sessions this principal may see."""

@@ -170,6 +170,20 @@ async def list_sessions_by_page_number(
     return [SessionRecord.from_row(row) for row in await fetch_rows(request.engine, statement)]
 
 
+async def fetch_visible_session(
+    request: RequestScope, session_id: uuid.UUID, *conditions: ColumnElement[bool]
+) -> SessionRecord | None:
+    """The session as stored right now, if the caller may see it (and it meets ``conditions``).
+
+    Unlike the request's loader this reads afresh, for writers and live updates.
+    """
+    statement = select_sessions().where(
+        Session.id == session_id, request.principal.session_filter(), *conditions
+    )
+    rows = await fetch_rows(request.engine, statement)
+    return SessionRecord.from_row(rows[0]) if rows else None
+
+
 async def get_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
     """A visible session by id; a hidden one is as missing as one that does not exist."""
     session = await request.loaders.session.load(session_id)

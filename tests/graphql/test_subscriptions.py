@@ -140,3 +140,28 @@ async def test_a_change_made_by_one_process_reaches_a_subscriber_of_another(post
         started = await mutate(second, admin, start_on(device, USER_A))
         update = await next_update(socket)
         assert update["uuid"] == started["startSession"]["uuid"]
+
+
+async def test_a_subscription_ends_when_its_token_expires(writable, new_device):
+    from datetime import UTC, datetime, timedelta
+
+    from resolvers.identity import create_token
+    from storage.enums import Role
+
+    engine = create_engine(writable.url)
+    try:
+        soon = datetime.now(UTC) + timedelta(seconds=2)
+        short_lived = await create_token(engine, Role.ADMIN, expires_at=soon)
+    finally:
+        await engine.dispose()
+    admin = writable.tokens["admin"]
+    async with live_server(writable.url) as base, subscription(base, short_lived) as socket:
+        await asyncio.sleep(2.5)
+        await mutate(base, admin, start_on(await new_device(), USER_A))
+        message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        while message["type"] in ("ping", "pong"):
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert message["type"] == "next" and message["payload"]["data"] is None, message
+        assert "expired" in message["payload"]["errors"][0]["message"]
+        closing = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert closing == {"id": "1", "type": "complete"}
