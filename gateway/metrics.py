@@ -1,5 +1,6 @@
 """Prometheus metrics of one gateway process, in a registry of its own (not the global one)."""
 
+import re
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -7,12 +8,17 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+MAX_OPERATION_NAMES = 200  # clients choose names: past this many, new ones count as "other"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
 
 class Metrics:
     """Request counts and latency by route, and SQL statements sent to the database."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._operation_names: set[str] = set()
         self.requests = Counter(
             "session_gateway_requests_total",
             "HTTP requests answered, by method, route template and status",
@@ -71,10 +77,22 @@ class Metrics:
     def count_operation(self, kind: str, name: str | None, failed: bool) -> None:
         """Record one GraphQL operation."""
         outcome = "error" if failed else "ok"
-        self.graphql_operations.labels(kind, name or "anonymous", outcome).inc()
+        self.graphql_operations.labels(kind, self._operation_label(name), outcome).inc()
+
+    def _operation_label(self, name: str | None) -> str:
+        if not name:
+            return "anonymous"
+        if name in self._operation_names:
+            return name
+        if not _NAME.fullmatch(name) or len(self._operation_names) >= MAX_OPERATION_NAMES:
+            return "other"
+        self._operation_names.add(name)
+        return name
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one answered request."""
+        # Label values clients control are bounded, or they could grow the registry forever.
+        method = method if method in HTTP_METHODS else "other"
         self.requests.labels(method, route, str(status)).inc()
         if status == 429:
             self.rate_limited.inc()

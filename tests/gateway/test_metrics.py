@@ -1,5 +1,6 @@
 """Prometheus metrics an operator watches: operations, batches, pool, subscriptions, 404s."""
 
+from gateway.metrics import Metrics
 from tests.conftest import auth
 
 
@@ -38,3 +39,14 @@ async def test_a_trailing_slash_is_not_redirected(client, tokens):
     response = await client.get("/session/v2/sessions/", headers=auth(tokens["admin"]))
     assert response.status_code == 404
     assert response.json()["error_code"] == "ERRORS.NOT_FOUND"
+
+
+def test_label_values_chosen_by_clients_stay_bounded():
+    metrics = Metrics()
+    for n in range(300):
+        metrics.count_operation("query", f"Generated{n}", failed=False)
+        metrics.observe(f"M{n}", "/graphql", 405, 0.001)
+    text = metrics.response(None).body.decode()
+    assert 'name="other"' in text
+    assert text.count("session_gateway_graphql_operations_total{") <= 202
+    assert 'method="M1"' not in text and 'method="other"' in text
