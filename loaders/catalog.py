@@ -2,10 +2,11 @@
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import Row, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import MAX_BATCH_SIZE, fetch_rows, in_key_order
@@ -60,3 +61,47 @@ class DeviceByIdLoader(ByIdLoader[DeviceRecord]):
 
     columns = DEVICE_COLUMNS
     convert = staticmethod(device_from_row)
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePageKey:
+    """One nested device list: the parent location or fleet, page size, and start."""
+
+    by_fleet: bool
+    parent_id: uuid.UUID
+    limit: int
+    after: uuid.UUID | None = None
+
+
+class DevicesByParentLoader(DataLoader[DevicePageKey, list[DeviceRecord]]):
+    """The devices of many locations or fleets, ordered by id, in one query per batch."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        self.engine = engine
+
+    async def batch_load_fn(self, keys: Sequence[DevicePageKey]) -> list[list[DeviceRecord]]:
+        """One windowed SELECT per (parent kind, page size, start): one for a typical page."""
+        groups: dict[tuple[bool, int, uuid.UUID | None], list[uuid.UUID]] = {}
+        for key in keys:
+            groups.setdefault((key.by_fleet, key.limit, key.after), []).append(key.parent_id)
+        found: dict[DevicePageKey, list[DeviceRecord]] = {}
+        for (by_fleet, limit, after), parent_ids in groups.items():
+            column = Device.fleet_id if by_fleet else Device.location_id
+            conditions: list[ColumnElement[bool]] = [column.in_(parent_ids)]
+            if after is not None:
+                conditions.append(Device.id > after)
+            ranked = (
+                select(
+                    *DEVICE_COLUMNS,
+                    func.row_number().over(partition_by=column, order_by=Device.id).label("rank"),
+                )
+                .where(*conditions)
+                .subquery()
+            )
+            statement = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id)
+            for row in await fetch_rows(self.engine, statement):
+                parent = row.fleet_id if by_fleet else row.location_id
+                key = DevicePageKey(by_fleet, parent, limit, after)
+                found.setdefault(key, []).append(device_from_row(row))
+        return [found.get(key, []) for key in keys]

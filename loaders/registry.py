@@ -7,7 +7,12 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loaders.catalog import DeviceByIdLoader, FleetByIdLoader, LocationByIdLoader
+from loaders.catalog import (
+    DeviceByIdLoader,
+    DevicesByParentLoader,
+    FleetByIdLoader,
+    LocationByIdLoader,
+)
 from loaders.sessions import (
     AuxiliaryDevicesBySessionLoader,
     EventsBySessionLoader,
@@ -87,3 +92,8 @@ class Loaders:
     def sessions_by_parent(self) -> SessionsByParentLoader:
         """Nested pages of visible sessions by device, location or fleet."""
         return self._watched(SessionsByParentLoader(self.engine, self.visible))
+
+    @cached_property
+    def devices_by_parent(self) -> DevicesByParentLoader:
+        """Nested pages of devices by location or fleet."""
+        return self._watched(DevicesByParentLoader(self.engine))

@@ -12,7 +12,12 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, select
 
 from loaders.base import fetch_rows
-from loaders.catalog import DeviceByIdLoader, FleetByIdLoader, LocationByIdLoader
+from loaders.catalog import (
+    DeviceByIdLoader,
+    DevicePageKey,
+    FleetByIdLoader,
+    LocationByIdLoader,
+)
 from resolvers.context import RequestScope
 from resolvers.cursors import fingerprint
 from resolvers.sessions import check_page_size
@@ -99,3 +104,22 @@ async def list_devices(
     """A page of devices matching the filter, ordered by id."""
     scope = fingerprint("devices", device_filter)
     return await _page(request, DeviceByIdLoader, device_filter.conditions(), scope, first, after)
+
+
+async def nested_devices(
+    request: RequestScope,
+    *,
+    location_id: uuid.UUID | None = None,
+    fleet_id: uuid.UUID | None = None,
+    first: int | None = None,
+    after: str | None = None,
+) -> CatalogPage[DeviceRecord]:
+    """A page of one location's or fleet's devices, batched with its siblings per request."""
+    size = check_page_size("first", first, 100)
+    parent_id = fleet_id or location_id
+    assert parent_id is not None, "pass a location or a fleet"
+    scope = fingerprint("nested-devices", fleet_id is not None, parent_id)
+    start = request.cursors.decode_id(after, scope) if after else None
+    key = DevicePageKey(fleet_id is not None, parent_id, size + 1, start)
+    devices = await request.loaders.devices_by_parent.load(key)
+    return CatalogPage(devices[:size], len(devices) > size, after is not None, scope)

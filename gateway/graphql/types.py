@@ -92,11 +92,8 @@ class Location(relay.Node):
     async def devices(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Device"]:
-        page = await catalog_resolvers.list_devices(
-            info.context.scope,
-            catalog_resolvers.DeviceFilter(location_id=self.uuid),
-            first=first,
-            after=after,
+        page = await catalog_resolvers.nested_devices(
+            info.context.scope, location_id=self.uuid, first=first, after=after
         )
         return catalog_connection(info, page, Device)
 
@@ -134,11 +131,8 @@ class Fleet(relay.Node):
     async def devices(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["Device"]:
-        page = await catalog_resolvers.list_devices(
-            info.context.scope,
-            catalog_resolvers.DeviceFilter(fleet_id=self.uuid),
-            first=first,
-            after=after,
+        page = await catalog_resolvers.nested_devices(
+            info.context.scope, fleet_id=self.uuid, first=first, after=after
         )
         return catalog_connection(info, page, Device)
 

@@ -56,3 +56,17 @@ async def test_nested_lists_under_a_catalog_list_are_batched(bulk):
     # token, devices, locations, fleets, open sessions, nested sessions, their events
     assert small == large
     assert large <= 7, f"{large} statements"
+
+
+PARENTS = """query($first: Int) {
+  locations(first: $first) { nodes { devices(first: 3) { nodes { uuid } pageInfo { hasNextPage } } } }
+  fleets(first: $first) { nodes { devices(first: 3) { nodes { uuid } } } }
+}"""
+
+
+async def test_device_lists_under_locations_and_fleets_are_batched(bulk):
+    one, _ = await statements_for(bulk, PARENTS, 1)
+    several, result = await statements_for(bulk, PARENTS, 5)
+    assert len(result["locations"]["nodes"]) > 1
+    assert all(len(n["devices"]["nodes"]) <= 3 for n in result["locations"]["nodes"])
+    assert one == several, f"{one} statements for 1 parent, {several} for several"
