@@ -33,7 +33,9 @@ class Context:
     def scope(self) -> RequestScope:
         """The authenticated request scope."""
         if self.request_scope is None:
-            raise Unauthenticated("send the bearer token in connection_init first")
+            raise Unauthenticated(
+                "no valid bearer token: send one in connection_init (it may have expired)"
+            )
         return self.request_scope
 
 

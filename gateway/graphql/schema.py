@@ -15,6 +15,7 @@ from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
 from gateway.graphql.observability import OperationMetrics
 from gateway.graphql.scalars import SCALAR_MAP
+from gateway.graphql.sockets import FreshScopePerOperation
 from gateway.graphql.subscriptions import Subscription
 from gateway.graphql.types import Device, Fleet, Location, Session, session_connection
 from resolvers import catalog as catalog_resolvers
@@ -113,7 +114,14 @@ def create_schema() -> strawberry.Schema:
             scalar_map=SCALAR_MAP, batching_config={"max_operations": BATCH_CEILING}
         ),
         # The limits come after the caches: they only set options the caches key on.
-        extensions=[ParserCache, ValidationCache, RequestLimits, QueryCost, OperationMetrics],
+        extensions=[
+            ParserCache,
+            ValidationCache,
+            RequestLimits,
+            QueryCost,
+            OperationMetrics,
+            FreshScopePerOperation,
+        ],
     )
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import uuid
 from contextlib import asynccontextmanager
 
 import httpx
@@ -13,6 +14,7 @@ from storage.database import create_engine
 from storage.migrate import upgrade
 from tests.conftest import drop_postgres_database, fresh_database_url
 from tests.fixtures.dataset import LOC_X, USER_A, USER_B, add_device, load_dataset
+from tests.graphql.helpers import global_id
 from tests.live_server import live_server
 
 SUBSCRIBE = "subscription($filter: SessionFilter) { sessionUpdated(filter: $filter) { uuid status userId events { name } } }"  # noqa: E501
@@ -165,3 +167,35 @@ async def test_a_subscription_ends_when_its_token_expires(writable, new_device):
         assert "expired" in message["payload"]["errors"][0]["message"]
         closing = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert closing == {"id": "1", "type": "complete"}
+
+
+async def test_queries_over_a_socket_read_fresh_data_each_time(writable, new_device):
+    admin = writable.tokens["admin"]
+    async with live_server(writable.url) as base:
+        started = await mutate(base, admin, start_on(await new_device(), USER_B))
+        session_id = started["startSession"]["uuid"]
+        node_id = global_id("Session", uuid.UUID(session_id))
+        # node() reads through the per-request session loader, whose cache must not outlive
+        # one operation.
+        query = f'{{ node(id: "{node_id}") {{ ... on Session {{ status }} }} }}'
+
+        async def status_over(socket, op_id):
+            message = {"id": op_id, "type": "subscribe", "payload": {"query": query}}
+            await socket.send(json.dumps(message))
+            while True:
+                reply = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                if reply["type"] == "next":
+                    return reply["payload"]["data"]["node"]["status"]
+
+        url = base.replace("http://", "ws://") + "/graphql"
+        async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+            init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {admin}"}}
+            await socket.send(json.dumps(init))
+            assert json.loads(await socket.recv())["type"] == "connection_ack"
+            assert await status_over(socket, "a") == "ACTIVE"
+            await mutate(
+                base,
+                admin,
+                f'mutation {{ endSession(sessionId: "{session_id}") {{ __typename }} }}',
+            )
+            assert await status_over(socket, "b") == "ENDED"
