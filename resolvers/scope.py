@@ -8,7 +8,6 @@ from sqlalchemy import ColumnElement, false, or_, true
 
 from storage.enums import Role
 from storage.models import Session
-from storage.records import SessionRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +43,3 @@ class Principal:
         if self.fleet_ids:
             conditions.append(Session.rental_fleet_id.in_(sorted(self.fleet_ids)))
         return or_(*conditions) if conditions else false()
-
-    def can_see(self, session: SessionRecord) -> bool:
-        """The same rule as ``session_filter``, applied to a loaded record."""
-        if self.role is Role.ADMIN:
-            return True
-        if self.role is Role.USER:
-            return session.user_id == self.user_id
-        return bool(
-            {
-                session.storage_location_id,
-                session.travel_start_location_id,
-                session.travel_end_location_id,
-            }
-            & self.location_ids
-            or session.rental_fleet_id in self.fleet_ids
-        )

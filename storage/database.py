@@ -12,8 +12,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
     create_async_engine,
 )
 
@@ -71,11 +69,6 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
             },
         },
     )
-
-
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """A factory of short-lived sessions; objects stay readable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 def count_statements(engine: AsyncEngine, callback: Callable[[], None]) -> Callable[[], None]:
