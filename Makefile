@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test check lint format schema bench clean
+.PHONY: install run test check browser lint format schema bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +19,12 @@ install: $(STAMP)  ## create .venv and install the gateway with its test tools
 run: $(STAMP)  ## serve on 127.0.0.1:8000 with demo data (SQLite unless DATABASE_URL is set)
 	$(BIN)/session-gateway serve --demo
 
-test: check  ## every check, then the whole test suite on SQLite and PostgreSQL
+test: check browser  ## every check, then the whole test suite on SQLite and PostgreSQL
 	$(BIN)/pytest
+
+browser:  ## Debian's chromium for the GraphiQL browser test, installed only when missing
+	test -x $(CHROMIUM) || ($(SUDO) apt-get update \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
 
 check: $(STAMP)  ## formatting, lint, types, layer contracts, schema snapshot
 	$(BIN)/ruff format --check .
@@ -36,7 +42,7 @@ schema: $(STAMP)  ## regenerate schema.graphql from the code
 	$(BIN)/session-gateway export-schema > schema.graphql
 
 bench: $(STAMP)  ## load benchmark (see bench/README.md)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info session-gateway.db*

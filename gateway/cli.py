@@ -1,4 +1,4 @@
-"""The ``session-gateway`` command: serve, migrate, seed, token create, export-schema."""
+"""The ``session-gateway`` command: serve, migrate, seed, token, documents, export-schema."""
 
 import argparse
 import asyncio
@@ -7,6 +7,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from gateway.config import Settings
 from storage.database import create_engine, is_sqlite
@@ -61,6 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--fleet", type=uuid.UUID, action="append", default=[])
     create.add_argument("--label", default="")
     create.add_argument("--expires-in-days", type=float, help="default: never expires")
+
+    documents = commands.add_parser("documents", help="manage persisted GraphQL documents")
+    document_commands = documents.add_subparsers(dest="documents_command", required=True)
+    register = document_commands.add_parser(
+        "register",
+        help="trust .graphql files (one operation each); prints each one's SHA-256 and file",
+    )
+    register.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     return parser
@@ -119,6 +128,42 @@ async def _create_token(settings: Settings, args: argparse.Namespace) -> str:
         await engine.dispose()
 
 
+def _read_documents(paths: Sequence[Path]) -> list[tuple[Path, str]] | None:
+    from gateway.graphql.persisted import check_document
+
+    documents, failed = [], False
+    for path in paths:
+        try:
+            body = path.read_text(encoding="utf-8")
+            check_document(body)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            print(f"session-gateway documents register: {path}: {error}", file=sys.stderr)
+            failed = True
+        else:
+            documents.append((path, body))
+    return None if failed else documents
+
+
+async def _register_documents(settings: Settings, paths: Sequence[Path]) -> int:
+    from resolvers.documents import DocumentStore
+    from storage.migrate import is_at_head
+
+    documents = _read_documents(paths)
+    if documents is None:
+        return 1  # nothing is registered unless every file is a valid document
+    engine = create_engine(settings.database_url)
+    try:
+        if not await is_at_head(engine):
+            print("session-gateway: run `session-gateway migrate` first", file=sys.stderr)
+            return 1
+        store = DocumentStore(engine)
+        for path, body in documents:
+            print(f"{await store.register(body)}  {path}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
 async def _prepare_demo(settings: Settings) -> str:
     from resolvers.identity import create_token
     from storage.demo import count_sessions
@@ -145,9 +190,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     os.environ.setdefault("PUBLIC_BASE_URL", base)
     if args.demo:
         token = asyncio.run(_prepare_demo(settings))
+        # GraphiQL starts with this token in its header editor (only ever on the demo).
+        os.environ["GRAPHIQL_DEMO_TOKEN"] = token
         print(
             f"\n  session-gateway on {settings.database_url}\n"
-            f"  GraphiQL:  {base}/graphql\n"
+            f"  GraphiQL:  {base}/graphql  (its Headers tab holds the admin token)\n"
             f"  REST v2:   {base}/session/v2/sessions\n"
             f"  metrics:   {base}/metrics\n"
             f"  admin token (send as 'Authorization: Bearer <token>'):\n\n  {token}\n\n"
@@ -155,6 +202,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             f"          '{base}/session/v2/sessions?limit=2'\n",
             flush=True,
         )
+    elif os.environ.pop("GRAPHIQL_DEMO_TOKEN", ""):
+        print("note: GRAPHIQL_DEMO_TOKEN is only used with --demo; ignored", file=sys.stderr)
     if args.workers > 1 and is_sqlite(settings.database_url):
         print(
             "note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr
@@ -188,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_seed(settings, args.sessions, args.seed, args.add, args.quiet))
     elif args.command == "token":
         print(asyncio.run(_create_token(settings, args)))
+    elif args.command == "documents":
+        return asyncio.run(_register_documents(settings, args.files))
     elif args.command == "export-schema":
         from gateway.graphql.schema import schema
 

@@ -30,6 +30,11 @@ class Settings:
         "Key that signs pagination tokens; empty: generated once and kept in the database",
     )
     graphiql: bool = _setting("GRAPHIQL", True, "Serve GraphiQL at GET /graphql in a browser")
+    graphiql_demo_token: str = _setting(
+        "GRAPHIQL_DEMO_TOKEN",
+        "",
+        "Token GraphiQL's header editor starts with; set by `serve --demo`, never by hand",
+    )
     db_pool_size: int = _setting("DB_POOL_SIZE", 10, "PostgreSQL connections kept per process")
     db_connect_timeout: float = _setting(
         "DB_CONNECT_TIMEOUT", 5.0, "Seconds to wait for a database connection"
@@ -94,6 +99,17 @@ class Settings:
     )
     graphql_introspection: bool = _setting(
         "GRAPHQL_INTROSPECTION", True, "Answer introspection queries (turn off in production)"
+    )
+    # Persisted documents: automatic persisted queries and trusted documents.
+    trusted_documents_only: bool = _setting(
+        "TRUSTED_DOCUMENTS_ONLY",
+        False,
+        "Run only documents registered with `session-gateway documents register`",
+    )
+    apq_max_documents: int = _setting(
+        "APQ_MAX_DOCUMENTS",
+        10_000,
+        "Most documents clients may persist (automatic persisted queries); 0: none",
     )
     # Rate limiting, shared by REST and GraphQL.
     rate_limit_burst: int = _setting(

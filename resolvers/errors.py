@@ -14,6 +14,9 @@ DomainError
  ├── HeadersTooLarge          HEADERS_TOO_LARGE          request headers over their limit
  ├── QueryTooComplex          QUERY_TOO_COMPLEX          a GraphQL document over its cost budget
  ├── RateLimited              RATE_LIMITED               the caller's request budget is spent
+ ├── PersistedQueryNotFound   PERSISTED_QUERY_NOT_FOUND  a document hash the gateway does not know
+ ├── InvalidPersistedQuery    INVALID_PERSISTED_QUERY    a hash that does not match its document
+ ├── DocumentNotTrusted       DOCUMENT_NOT_TRUSTED       an unregistered document, trusted mode
  └── Unavailable              UNAVAILABLE                the database cannot be reached
 """
 
@@ -114,3 +117,25 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PersistedQueryNotFound(DomainError):
+    """A document sent by its hash alone that the gateway does not know (yet)."""
+
+    code = "PERSISTED_QUERY_NOT_FOUND"
+
+    def __init__(self) -> None:
+        # The exact message Apollo clients look for before they resend with the document.
+        super().__init__("PersistedQueryNotFound")
+
+
+class InvalidPersistedQuery(DomainError):
+    """A persisted query extension that is malformed or whose hash is not its document's."""
+
+    code = "INVALID_PERSISTED_QUERY"
+
+
+class DocumentNotTrusted(DomainError):
+    """In trusted-documents mode, a document that no operator registered."""
+
+    code = "DOCUMENT_NOT_TRUSTED"

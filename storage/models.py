@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -326,4 +328,20 @@ class GatewaySecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class PersistedDocument(Base):
+    """A GraphQL document known by the SHA-256 of its text, shared by every gateway process.
+
+    ``trusted`` documents were registered by an operator (``session-gateway documents
+    register``) and are the only ones that run in trusted-documents mode; the others
+    were sent by clients through automatic persisted queries.
+    """
+
+    __tablename__ = "persisted_documents"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    trusted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime]

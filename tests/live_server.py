@@ -4,7 +4,7 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import httpx
@@ -19,15 +19,17 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def live_server(database_url: str, **env: str) -> AsyncIterator[str]:
-    """Run ``session-gateway serve`` over ``database_url``; yields its base URL."""
-    async with live_process(database_url, **env) as (base, _process):
+async def live_server(
+    database_url: str, *, args: Sequence[str] = (), **env: str
+) -> AsyncIterator[str]:
+    """Run ``session-gateway serve [args]`` over ``database_url``; yields its base URL."""
+    async with live_process(database_url, args=args, **env) as (base, _process):
         yield base
 
 
 @asynccontextmanager
 async def live_process(
-    database_url: str, **env: str
+    database_url: str, *, args: Sequence[str] = (), **env: str
 ) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
     """Like ``live_server``, also yielding the process, for tests that signal it."""
     port = free_port()
@@ -38,6 +40,7 @@ async def live_process(
         "serve",
         "--port",
         str(port),
+        *args,
         env={**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "warning", **env},
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -26,7 +26,16 @@ logger = logging.getLogger("session_gateway.errors")
 
 JSON_MEDIA_TYPE = "application/json"
 # Errors that stop an operation before it runs; any other error leaves the status at 200.
-REQUEST_ERROR_STATUS = {"RATE_LIMITED": 429, "QUERY_TOO_COMPLEX": 400, "GRAPHQL_VALIDATION": 400}
+# An unknown persisted query hash stays 200, as in Apollo Server: clients then resend it
+# with its document, and some treat a 4xx as "persisted queries unsupported" instead.
+REQUEST_ERROR_STATUS = {
+    "RATE_LIMITED": 429,
+    "QUERY_TOO_COMPLEX": 400,
+    "GRAPHQL_VALIDATION": 400,
+    "INVALID_PERSISTED_QUERY": 400,
+    "DOCUMENT_NOT_TRUSTED": 400,
+    "PERSISTED_QUERY_NOT_FOUND": 200,
+}
 
 
 async def admit(request: Request, receive: Receive, max_body_bytes: int) -> Receive:

@@ -1,17 +1,20 @@
 """The GraphQL endpoint at /graphql: HTTP, WebSocket subscriptions, GraphiQL for browsers."""
 
+import dataclasses
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -27,7 +30,14 @@ from gateway.graphql.admission import (
 )
 from gateway.graphql.context import Context
 from gateway.graphql.errors import client_error
+from gateway.graphql.explorer import (
+    CONTENT_SECURITY_POLICY,
+    STATIC_DIR,
+    STATIC_PATH,
+    explorer_page,
+)
 from gateway.graphql.limits import GraphQLLimits, hide_suggestions
+from gateway.graphql.persisted import DocumentGate, DocumentTransportWSHandler, refused
 from gateway.graphql.schema import schema
 from gateway.middleware import correlation_id_of
 from gateway.responses import JSONResponse
@@ -40,9 +50,19 @@ from resolvers.uris import Uris
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with the gateway's per-request context and error policy."""
 
-    def __init__(self, limits: GraphQLLimits, **options: Any) -> None:
+    graphql_transport_ws_handler_class = DocumentTransportWSHandler
+
+    def __init__(
+        self,
+        limits: GraphQLLimits,
+        documents: DocumentGate,
+        demo_token: str = "",
+        **options: Any,
+    ) -> None:
         super().__init__(schema, **options)
         self.limits = limits
+        self.documents = documents
+        self.demo_token = demo_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a request; a malformed one gets a GraphQL-shaped 4xx, not plain text."""
@@ -64,6 +84,49 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(data, bytes):  # a request body, not a query-string parameter
             check_body_shape(value, self.limits.max_batch)
         return value
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the gateway's own assets (see ``gateway.graphql.explorer``)."""
+        page = explorer_page(request.scope.get("root_path", ""), self.demo_token)
+        headers = {
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Cache-Control": "no-store",  # it may hold the demo token
+            "Referrer-Policy": "no-referrer",
+        }
+        return HTMLResponse(page, headers=headers)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """Not for a persisted query sent by GET, which has no ``query`` parameter."""
+        return super().should_render_graphql_ide(request) and (
+            "extensions" not in request.query_params
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Run one operation, its document first resolved by hash or checked for trust."""
+        try:
+            admitted = await self.documents.admit(
+                request, request_data.query, request_data.extensions
+            )
+        except Exception as error:
+            return refused(error, self.limits.max_cost)
+        result = await super().execute_single(
+            request,
+            request_adapter,
+            sub_response,
+            context,
+            root_value,
+            dataclasses.replace(request_data, query=admitted.query),
+        )
+        await self.documents.keep(request, admitted, result)
+        return result
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
@@ -158,9 +221,18 @@ def graphql_routes(settings: Settings) -> list[BaseRoute]:
     """The /graphql routes: HTTP, and WebSocket for subscriptions (graphql-transport-ws)."""
     view = GraphQLView(
         GraphQLLimits.from_settings(settings),
+        DocumentGate.from_settings(settings),
+        demo_token=settings.graphiql_demo_token,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         keep_alive=True,
     )
     app = AuthenticatedGraphQL(view, settings.graphiql)
-    return [Route("/graphql", app, methods=["GET", "POST"]), WebSocketRoute("/graphql", app)]
+    routes: list[BaseRoute] = [
+        Route("/graphql", app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", app),
+    ]
+    if settings.graphiql:
+        # GraphiQL's scripts and styles, vendored: the page needs no other server.
+        routes.append(Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="graphql-static"))
+    return routes

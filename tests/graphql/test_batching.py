@@ -59,7 +59,9 @@ async def test_nested_lists_under_a_catalog_list_are_batched(bulk):
 
 
 PARENTS = """query($first: Int) {
-  locations(first: $first) { nodes { devices(first: 3) { nodes { uuid } pageInfo { hasNextPage } } } }
+  locations(first: $first) {
+    nodes { devices(first: 3) { nodes { uuid } pageInfo { hasNextPage } } }
+  }
   fleets(first: $first) { nodes { devices(first: 3) { nodes { uuid } } } }
 }"""
 
