@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gateway.config import Settings
-from gateway.errors import envelope_response, error_response
+from gateway.errors import CODE_BY_HTTP_STATUS, envelope_response, error_response
 from gateway.graphql.view import graphql_routes
 from gateway.limits import HeaderLimit
 from gateway.metrics import Metrics
@@ -29,12 +29,10 @@ from storage.migrate import is_at_head
 from storage.secrets import shared_secret
 from storage.updates import create_update_bus
 
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
-
 
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
-    code = _HTTP_CODES.get(error.status_code, "VALIDATION")
+    code = CODE_BY_HTTP_STATUS.get(error.status_code, "VALIDATION")
     message = {
         "NOT_FOUND": f"no resource at {request.url.path}",
         "METHOD_NOT_ALLOWED": f"{request.method} is not allowed on {request.url.path}",

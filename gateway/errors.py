@@ -64,16 +64,42 @@ def status_of(error: DomainError) -> int:
     return STATUS_BY_CODE.get(error.code, 500)
 
 
-def envelope_response(
-    code: str, message: str, correlation_id: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    """The documented REST error body with its status and any protocol headers."""
-    status = STATUS_BY_CODE.get(code, 500)
+# The codes of the HTTP errors Starlette and Strawberry raise themselves.
+CODE_BY_HTTP_STATUS: Mapping[int, str] = {
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
+
+
+def protocol_headers(code: str, headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``headers`` plus what HTTP asks of this error: a challenge, or when to retry."""
     extra = dict(headers or {})
     if code == "UNAUTHORIZED":
         extra.setdefault("WWW-Authenticate", "Bearer")
     if code == "UNAVAILABLE":
         extra.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+    return extra
+
+
+def client_fault(error: BaseException, correlation_id: str) -> DomainError:
+    """The domain error a client sees; faults that are not the client's are logged in full."""
+    domain = classify(error)
+    if domain is not error:
+        logger.error(
+            "request failed",
+            exc_info=error,
+            extra={"correlation_id": correlation_id, "error_code": domain.code},
+        )
+    return domain
+
+
+def envelope_response(
+    code: str, message: str, correlation_id: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The documented REST error body with its status and any protocol headers."""
+    status = STATUS_BY_CODE.get(code, 500)
+    extra = protocol_headers(code, headers)
     body = {
         "error_message": message,
         "status_code": status,
@@ -85,11 +111,5 @@ def envelope_response(
 
 def error_response(error: BaseException, correlation_id: str) -> Response:
     """The REST envelope for any exception, logging the ones that are not the client's."""
-    domain = classify(error)
-    if domain is not error:
-        logger.error(
-            "request failed",
-            exc_info=error,
-            extra={"correlation_id": correlation_id, "error_code": domain.code},
-        )
+    domain = client_fault(error, correlation_id)
     return envelope_response(domain.code, domain.message, correlation_id)

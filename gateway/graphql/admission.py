@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.types import Receive
 
 from gateway.auth import request_scope
-from gateway.errors import RETRY_AFTER_SECONDS, STATUS_BY_CODE, classify
+from gateway.errors import STATUS_BY_CODE, client_fault, protocol_headers
 from gateway.limits import check_declared_length, read_body, replay
 from gateway.responses import JSONResponse
 from resolvers.errors import UnsupportedMediaType
@@ -86,21 +86,10 @@ def refusal(fault: Exception, correlation_id: str, max_cost: int) -> Response:
     A domain error keeps its code and message; any other fault (a lost database while
     authenticating) is classified like a REST one and logged in full.
     """
-    error = classify(fault)
-    if error is not fault:
-        logger.error(
-            "request failed",
-            exc_info=fault,
-            extra={"correlation_id": correlation_id, "error_code": error.code},
-        )
+    error = client_fault(fault, correlation_id)
     status = STATUS_BY_CODE.get(error.code, 500)
-    headers = {}
-    if error.code == "UNAUTHORIZED":
-        headers["WWW-Authenticate"] = "Bearer"
-    if error.code == "UNAVAILABLE":
-        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     body = error_body(error.code, error.message, correlation_id, max_cost)
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=protocol_headers(error.code))
 
 
 def response_status(body: Any) -> int | None:

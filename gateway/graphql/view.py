@@ -21,6 +21,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth import bearer_token
 from gateway.config import Settings
+from gateway.errors import CODE_BY_HTTP_STATUS
 from gateway.graphql.admission import (
     admit,
     check_body_shape,
@@ -73,7 +74,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except HTTPException as error:
-            code = _HTTP_CODES.get(error.status_code, "VALIDATION")
+            code = CODE_BY_HTTP_STATUS.get(error.status_code, "VALIDATION")
             body = error_body(code, error.reason, correlation_id_of(scope), self.limits.max_cost)
             response = JSONResponse(body, status_code=error.status_code)
         await response(scope, receive, send)
@@ -212,9 +213,6 @@ class AuthenticatedGraphQL:
                 await self.view(scope, receive, send)
                 return
         await response(scope, receive, send)
-
-
-_HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}
 
 
 def graphql_routes(settings: Settings) -> list[BaseRoute]:
