@@ -7,10 +7,11 @@ being unreachable fails the run; it is never skipped.
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -30,6 +31,7 @@ POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", "postgresql"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -75,21 +77,39 @@ async def fresh_database_url(kind: str, tmp_path: Path) -> tuple[str, str | None
     return f"{base}/{name}", name
 
 
+Preparation = Callable[[AsyncEngine], Awaitable[T]]
+
+
+@asynccontextmanager
+async def prepared_database(
+    kind: str, tmp_path: Path, prepare: Preparation[T]
+) -> AsyncIterator[tuple[str, T]]:
+    """A new migrated database of ``kind`` filled by ``prepare``; dropped afterwards.
+
+    Yields the URL and what ``prepare`` returned (for instance the dataset's tokens).
+    """
+    url, pg_name = await fresh_database_url(kind, tmp_path)
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+        prepared = await prepare(engine)
+    finally:
+        await engine.dispose()
+    try:
+        yield url, prepared
+    finally:
+        if pg_name:
+            await drop_postgres_database(pg_name)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 async def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Backend]:
     """A migrated database of each kind with the dataset loaded."""
-    url, pg_name = await fresh_database_url(request.param, tmp_path_factory.mktemp(request.param))
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-        tokens = await load_dataset(engine)
-    finally:
-        await engine.dispose()
-    yield Backend(request.param, url, tokens)
-    if pg_name:
-        await drop_postgres_database(pg_name)
+    directory = tmp_path_factory.mktemp(request.param)
+    async with prepared_database(request.param, directory, load_dataset) as (url, tokens):
+        yield Backend(request.param, url, tokens)
 
 
 @asynccontextmanager
@@ -186,18 +206,17 @@ async def bulk(
     from storage.demo import seed
     from storage.enums import Role
 
-    url, pg_name = await fresh_database_url(request.param, tmp_path_factory.mktemp("bulk"))
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
+    async def seeded(engine: AsyncEngine) -> str:
         await seed(engine, 400, seed=7, progress=False)
-        token = await create_token(engine, Role.ADMIN, label="bulk admin")
-    finally:
-        await engine.dispose()
-    async with running_app(url) as application, in_process_client(application) as c:
+        return await create_token(engine, Role.ADMIN, label="bulk admin")
+
+    directory = tmp_path_factory.mktemp("bulk")
+    async with (
+        prepared_database(request.param, directory, seeded) as (url, token),
+        running_app(url) as application,
+        in_process_client(application) as c,
+    ):
         yield Bulk(request.param, c, StatementCounter(application.state.gateway.engine), token)
-    if pg_name:
-        await drop_postgres_database(pg_name)
 
 
 @dataclass
@@ -218,15 +237,15 @@ async def writable(
     """The gateway over its own copy of the dataset, for tests that write."""
     from tests.fixtures.dataset import load_tariffs
 
-    url, pg_name = await fresh_database_url(request.param, tmp_path_factory.mktemp("writable"))
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
+    async def with_tariffs(engine: AsyncEngine) -> dict[str, str]:
         tokens = await load_dataset(engine)
         await load_tariffs(engine)
-    finally:
-        await engine.dispose()
-    async with running_app(url) as application, in_process_client(application) as c:
+        return tokens
+
+    directory = tmp_path_factory.mktemp("writable")
+    async with (
+        prepared_database(request.param, directory, with_tariffs) as (url, tokens),
+        running_app(url) as application,
+        in_process_client(application) as c,
+    ):
         yield Writable(request.param, url, application, c, tokens)
-    if pg_name:
-        await drop_postgres_database(pg_name)

@@ -3,20 +3,14 @@
 import asyncio
 import time
 import uuid
+from contextlib import asynccontextmanager
 
 import pytest
 from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
 from gateway.config import Settings
-from storage.database import create_engine
-from storage.migrate import upgrade
-from tests.conftest import (
-    auth,
-    drop_postgres_database,
-    fresh_database_url,
-    in_process_client,
-)
+from tests.conftest import auth, in_process_client, prepared_database
 from tests.fault_proxy import FaultProxy
 from tests.fixtures.dataset import SESSIONS, load_dataset
 
@@ -26,13 +20,19 @@ QUERY = {"query": "{ sessions(first: 2) { nodes { uuid } } }"}
 
 @pytest.fixture
 async def outage(tmp_path):
-    url, name = await fresh_database_url("postgresql", tmp_path)
-    engine = create_engine(url)
-    await upgrade(engine)
-    tokens = await load_dataset(engine)
-    await engine.dispose()
-    proxy = FaultProxy()
-    await proxy.start()
+    async with prepared_database("postgresql", tmp_path, load_dataset) as (url, tokens):
+        proxy = FaultProxy()
+        await proxy.start()
+        try:
+            async with _gateway_through(proxy, url) as client:
+                yield proxy, client, tokens
+        finally:
+            await proxy.cut()
+
+
+@asynccontextmanager
+async def _gateway_through(proxy, url):
+    """The gateway reaching its database only through the proxy, with short time limits."""
     proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     settings = Settings(
         database_url=proxied,
@@ -41,12 +41,8 @@ async def outage(tmp_path):
         db_statement_timeout_ms=2000,
     )
     app = create_app(settings)
-    try:
-        async with LifespanManager(app), in_process_client(app) as client:
-            yield proxy, client, tokens
-    finally:
-        await proxy.cut()
-        await drop_postgres_database(name)
+    async with LifespanManager(app), in_process_client(app) as client:
+        yield client
 
 
 async def test_an_outage_is_a_fast_503_and_service_resumes_by_itself(outage):

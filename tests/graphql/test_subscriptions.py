@@ -11,8 +11,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from storage.database import create_engine
-from storage.migrate import upgrade
-from tests.conftest import drop_postgres_database, fresh_database_url
+from tests.conftest import prepared_database
 from tests.fixtures.dataset import LOC_X, USER_A, USER_B, add_device, load_dataset
 from tests.graphql.helpers import global_id
 from tests.live_server import live_server
@@ -119,15 +118,12 @@ async def test_a_connection_without_a_valid_token_is_closed(writable):
 @pytest.fixture
 async def postgres_only(tmp_path):
     """A fresh PostgreSQL database with the dataset: cross-process fan-out needs PostgreSQL."""
-    url, name = await fresh_database_url("postgresql", tmp_path)
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-        tokens = await load_dataset(engine)
-        yield url, tokens, engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
+    async with prepared_database("postgresql", tmp_path, load_dataset) as (url, tokens):
+        engine = create_engine(url)
+        try:
+            yield url, tokens, engine
+        finally:
+            await engine.dispose()
 
 
 async def test_a_change_made_by_one_process_reaches_a_subscriber_of_another(postgres_only):
