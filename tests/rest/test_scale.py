@@ -5,7 +5,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
@@ -15,10 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.app import create_app
 from gateway.config import Settings
 from resolvers.identity import create_token
-from storage.database import create_engine
 from storage.enums import Role
-from storage.migrate import upgrade
-from tests.conftest import POSTGRES_ADMIN_DSN, Backend, StatementCounter, fresh_database_url
+from tests.conftest import Backend, StatementCounter, prepared_database
 from tests.rest.conftest import BASE_URL, OpenApiChecker, RestClient
 from tests.rest.history import RIDER, insert_history
 
@@ -57,20 +54,15 @@ class History:
             event.remove(self.engine.sync_engine, "before_cursor_execute", record)
 
 
-async def _prepare(url: str, kind: str) -> dict[str, str]:
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-        await insert_history(engine, SESSIONS)
-        if kind == "postgresql":
-            async with engine.begin() as connection:
-                await connection.exec_driver_sql("ANALYZE")
-        return {
-            "admin": await create_token(engine, Role.ADMIN, label="bulk admin"),
-            "rider": await create_token(engine, Role.USER, user_id=RIDER, label="bulk rider"),
-        }
-    finally:
-        await engine.dispose()
+async def _prepare(engine: AsyncEngine) -> dict[str, str]:
+    await insert_history(engine, SESSIONS)
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            await connection.exec_driver_sql("ANALYZE")
+    return {
+        "admin": await create_token(engine, Role.ADMIN, label="bulk admin"),
+        "rider": await create_token(engine, Role.USER, user_id=RIDER, label="bulk rider"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -78,24 +70,20 @@ async def history(
     backend: Backend, openapi: OpenApiChecker, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[History]:
     """A fresh database of the backend's kind with the rider history, and a gateway over it."""
-    url, pg_name = await fresh_database_url(backend.name, tmp_path_factory.mktemp("bulk"))
-    tokens = await _prepare(url, backend.name)
-    settings = Settings(
-        database_url=url, public_base_url=BASE_URL, pagination_secret="bulk-key-0123456789abcdef"
-    )
-    app = create_app(settings)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-            engine = app.state.gateway.engine
-            rest = RestClient(client, openapi)
-            yield History(backend.name, engine, rest, StatementCounter(engine), tokens)
-    if pg_name:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=10)
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-        finally:
-            await connection.close()
+    directory = tmp_path_factory.mktemp("bulk")
+    async with prepared_database(backend.name, directory, _prepare) as (url, tokens):
+        settings = Settings(
+            database_url=url,
+            public_base_url=BASE_URL,
+            pagination_secret="bulk-key-0123456789abcdef",
+        )
+        app = create_app(settings)
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+                engine = app.state.gateway.engine
+                rest = RestClient(client, openapi)
+                yield History(backend.name, engine, rest, StatementCounter(engine), tokens)
 
 
 @pytest.mark.parametrize("token", ["rider", "admin"])
