@@ -5,11 +5,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from aiodataloader import DataLoader
 from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loaders.base import MAX_BATCH_SIZE, fetch_rows, in_key_order
+from loaders.base import BatchLoader, fetch_rows, in_key_order
 from storage.enums import DeviceKind
 from storage.models import Device, Fleet, Location
 from storage.records import DeviceRecord, FleetRecord, LocationRecord
@@ -24,14 +23,14 @@ def device_from_row(row: Row[Any]) -> DeviceRecord:
     return DeviceRecord(row.id, DeviceKind(row.kind), row.name, row.location_id, row.fleet_id)
 
 
-class ByIdLoader(DataLoader[uuid.UUID, R | None], Generic[R]):
+class ByIdLoader(BatchLoader[uuid.UUID, R | None], Generic[R]):
     """Rows of one table by primary key, one SELECT per batch."""
 
     columns: ClassVar[tuple[Any, ...]]
     convert: Callable[[Any], Any]
 
     def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        super().__init__()
         self.engine = engine
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[R | None]:
@@ -73,11 +72,11 @@ class DevicePageKey:
     after: uuid.UUID | None = None
 
 
-class DevicesByParentLoader(DataLoader[DevicePageKey, list[DeviceRecord]]):
+class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
     """The devices of many locations or fleets, ordered by id, in one query per batch."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        super().__init__()
         self.engine = engine
 
     async def batch_load_fn(self, keys: Sequence[DevicePageKey]) -> list[list[DeviceRecord]]:

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from aiodataloader import DataLoader
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loaders.base import MAX_BATCH_SIZE, fetch_rows, grouped_in_key_order, in_key_order
+from loaders.base import BatchLoader, fetch_rows, grouped_in_key_order, in_key_order
 from loaders.catalog import DEVICE_COLUMNS, device_from_row
 from storage.enums import EventName, SessionStatus
 from storage.models import AuxiliaryDevice, Device, Session, SessionEvent
@@ -22,11 +21,11 @@ from storage.queries import SESSION_COLUMNS, before_position, newest_first
 from storage.records import DeviceRecord, EventRecord, SessionRecord
 
 
-class SessionByIdLoader(DataLoader[uuid.UUID, SessionRecord | None]):
+class SessionByIdLoader(BatchLoader[uuid.UUID, SessionRecord | None]):
     """Sessions by id, among those the caller may see."""
 
     def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
-        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        super().__init__()
         self.engine = engine
         self.visible = visible
 
@@ -37,11 +36,11 @@ class SessionByIdLoader(DataLoader[uuid.UUID, SessionRecord | None]):
         return in_key_order(keys, {row.id: SessionRecord.from_row(row) for row in rows})
 
 
-class EventsBySessionLoader(DataLoader[uuid.UUID, list[EventRecord]]):
+class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
     """The events of each session, oldest first."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        super().__init__()
         self.engine = engine
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[EventRecord]]:
@@ -56,11 +55,11 @@ class EventsBySessionLoader(DataLoader[uuid.UUID, list[EventRecord]]):
         return grouped_in_key_order(keys, pairs)
 
 
-class AuxiliaryDevicesBySessionLoader(DataLoader[uuid.UUID, list[DeviceRecord]]):
+class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]):
     """The auxiliary devices of each session."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        super().__init__()
         self.engine = engine
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[DeviceRecord]]:
@@ -75,11 +74,11 @@ class AuxiliaryDevicesBySessionLoader(DataLoader[uuid.UUID, list[DeviceRecord]])
         return grouped_in_key_order(keys, ((row.session_id, device_from_row(row)) for row in rows))
 
 
-class OpenSessionByDeviceLoader(DataLoader[uuid.UUID, SessionRecord | None]):
+class OpenSessionByDeviceLoader(BatchLoader[uuid.UUID, SessionRecord | None]):
     """The booked or active session of each device, among those the caller may see."""
 
     def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
-        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        super().__init__()
         self.engine = engine
         self.visible = visible
 
@@ -127,7 +126,7 @@ class NestedPageKey:
     after: tuple[Any, uuid.UUID] | None = None
 
 
-class SessionsByParentLoader(DataLoader[NestedPageKey, list[SessionRecord]]):
+class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRecord]]):
     """The newest sessions of many devices, locations or fleets in one query per batch.
 
     Each key gets ``limit`` rows at most (callers ask for one more than the page size to
@@ -135,7 +134,7 @@ class SessionsByParentLoader(DataLoader[NestedPageKey, list[SessionRecord]]):
     """
 
     def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
-        super().__init__(max_batch_size=MAX_BATCH_SIZE)
+        super().__init__()
         self.engine = engine
         self.visible = visible
 

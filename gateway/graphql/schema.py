@@ -63,7 +63,7 @@ class Query:
             last=last,
             before=before,
         )
-        return session_connection(info, page)
+        return await session_connection(info, page)
 
     @strawberry.field(description="Locations, by id")
     async def locations(

@@ -11,14 +11,24 @@ from strawberry import relay
 from gateway.graphql.connections import Connection, Edge, catalog_connection, page_connection
 from gateway.graphql.context import Info
 from gateway.graphql.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
+from gateway.graphql.prefetch import prime_sessions, settled
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
-from storage.records import DeviceRecord, FleetRecord, LocationRecord, SessionRecord
+from storage.records import (
+    DeviceRecord,
+    EventRecord,
+    FleetRecord,
+    LocationRecord,
+    SessionRecord,
+)
 
 
-def session_connection(info: Info, page: session_resolvers.SessionPage) -> "Connection[Session]":
-    """A GraphQL connection of a page of session records."""
+async def session_connection(
+    info: Info, page: session_resolvers.SessionPage
+) -> "Connection[Session]":
+    """A GraphQL connection of a page of session records, its nested look-ups primed."""
+    await prime_sessions(info, page.sessions)
     scope = info.context.scope
     edges = [
         Edge(cursor=page.cursor(scope, s), node=Session.from_record(s, info)) for s in page.sessions
@@ -106,7 +116,7 @@ class Location(relay.Node):
         page = await session_resolvers.nested_sessions(
             info.context.scope, Parent.LOCATION, self.uuid, first=first, after=after
         )
-        return session_connection(info, page)
+        return await session_connection(info, page)
 
 
 @strawberry.type(description="A set of rental vehicles")
@@ -143,7 +153,7 @@ class Fleet(relay.Node):
         page = await session_resolvers.nested_sessions(
             info.context.scope, Parent.FLEET, self.uuid, first=first, after=after
         )
-        return session_connection(info, page)
+        return await session_connection(info, page)
 
 
 @strawberry.type(description="A parking device at a location, or a rental vehicle of a fleet")
@@ -175,18 +185,18 @@ class Device(relay.Node):
         return await _load_nodes(info.context.scope.loaders.device, node_ids, cls.from_record)
 
     @strawberry.field(description="Where a parking device sits; null for rental vehicles")
-    async def location(self, info: Info) -> Location | None:
+    def location(self, info: Info) -> Location | None:
         if self.location_id is None:
             return None
-        return Location.from_record(
-            await info.context.scope.loaders.location.load(self.location_id)
-        )
+        loader = info.context.scope.loaders.location
+        return settled(loader, self.location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The fleet of a rental vehicle; null for parking devices")
-    async def fleet(self, info: Info) -> Fleet | None:
+    def fleet(self, info: Info) -> Fleet | None:
         if self.fleet_id is None:
             return None
-        return Fleet.from_record(await info.context.scope.loaders.fleet.load(self.fleet_id))
+        loader = info.context.scope.loaders.fleet
+        return settled(loader, self.fleet_id, Fleet.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The booked or active session on this device, if any")
     async def current_session(self, info: Info) -> "Session | None":
@@ -200,7 +210,7 @@ class Device(relay.Node):
         page = await session_resolvers.nested_sessions(
             info.context.scope, Parent.DEVICE, self.uuid, first=first, after=after
         )
-        return session_connection(info, page)
+        return await session_connection(info, page)
 
 
 @strawberry.type(description="Parking metadata: where the vehicle is stored")
@@ -209,14 +219,14 @@ class StorageDetails:
     device_id: strawberry.Private[UUID]
 
     @strawberry.field
-    async def location(self, info: Info) -> Location | None:
-        return Location.from_record(
-            await info.context.scope.loaders.location.load(self.location_id)
-        )
+    def location(self, info: Info) -> Location | None:
+        loader = info.context.scope.loaders.location
+        return settled(loader, self.location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def device(self, info: Info) -> Device | None:
-        return Device.from_record(await info.context.scope.loaders.device.load(self.device_id))
+    def device(self, info: Info) -> Device | None:
+        loader = info.context.scope.loaders.device
+        return settled(loader, self.device_id, Device.from_record)  # type: ignore[no-any-return]
 
 
 @strawberry.type(description="Rental metadata: the vehicle and the trip")
@@ -233,30 +243,36 @@ class TravelDetails:
     rental_fleet_id: strawberry.Private[UUID]
 
     @strawberry.field
-    async def start_location(self, info: Info) -> Location | None:
+    def start_location(self, info: Info) -> Location | None:
         if self.start_location_id is None:
             return None
-        return Location.from_record(
-            await info.context.scope.loaders.location.load(self.start_location_id)
-        )
+        loader = info.context.scope.loaders.location
+        return settled(loader, self.start_location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def end_location(self, info: Info) -> Location | None:
+    def end_location(self, info: Info) -> Location | None:
         if self.end_location_id is None:
             return None
-        return Location.from_record(
-            await info.context.scope.loaders.location.load(self.end_location_id)
-        )
+        loader = info.context.scope.loaders.location
+        return settled(loader, self.end_location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def rental_device(self, info: Info) -> Device | None:
-        return Device.from_record(
-            await info.context.scope.loaders.device.load(self.rental_device_id)
-        )
+    def rental_device(self, info: Info) -> Device | None:
+        loader = info.context.scope.loaders.device
+        return settled(loader, self.rental_device_id, Device.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
-    async def rental_fleet(self, info: Info) -> Fleet | None:
-        return Fleet.from_record(await info.context.scope.loaders.fleet.load(self.rental_fleet_id))
+    def rental_fleet(self, info: Info) -> Fleet | None:
+        loader = info.context.scope.loaders.fleet
+        return settled(loader, self.rental_fleet_id, Fleet.from_record)  # type: ignore[no-any-return]
+
+
+def _events(events: list[EventRecord]) -> list[SessionEvent]:
+    return [SessionEvent(name=e.name, timestamp=e.timestamp) for e in events]
+
+
+def _devices(devices: list[DeviceRecord]) -> list[Device]:
+    return [Device.from_record(d) for d in devices]  # type: ignore[misc]
 
 
 SessionDetails = Annotated[
@@ -348,11 +364,10 @@ class Session(relay.Node):
         )
 
     @strawberry.field(description="Lifecycle events, oldest first")
-    async def events(self, info: Info) -> list[SessionEvent]:
-        events = await info.context.scope.loaders.events.load(self.uuid)
-        return [SessionEvent(name=e.name, timestamp=e.timestamp) for e in events]
+    def events(self, info: Info) -> list[SessionEvent]:
+        return settled(info.context.scope.loaders.events, self.uuid, _events)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Devices used by the session besides its main one")
-    async def auxiliary_devices(self, info: Info) -> list[Device]:
-        devices = await info.context.scope.loaders.auxiliary_devices.load(self.uuid)
-        return [Device.from_record(d) for d in devices]  # type: ignore[misc]
+    def auxiliary_devices(self, info: Info) -> list[Device]:
+        loader = info.context.scope.loaders.auxiliary_devices
+        return settled(loader, self.uuid, _devices)  # type: ignore[no-any-return]
