@@ -113,6 +113,11 @@ async def seed(
                         bar.update(len(chunk.sessions))
         finally:
             await writer.finish()
+    # Fresh statistics, or the planner guesses from an empty table until autovacuum runs
+    # (a million rows in, it took "ended" to be rare and chose slow plans for minutes).
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql("ANALYZE")
     return SeedSummary(
         locations=len(catalog.location_rows),
         fleets=len(catalog.fleet_rows),
