@@ -1,0 +1,1 @@
+"""Load benchmarks of the gateway against PostGraphile 5 and a hand-written limit."""

@@ -1,0 +1,752 @@
+"""``python -m bench.run``: the gateway against PostGraphile 5 and a hand-written limit.
+
+One command: installs what the bench needs (pinned), seeds PostgreSQL and SQLite with the
+gateway's own seed command (once), starts each server in turn with production settings,
+drives it with wrk from a separate process (warm-up, then measurement), and prints one
+table with its targets. The same goes to bench/results/latest.json and latest.png.
+``--soak 600`` instead runs ten minutes of mixed load and reports the memory trend.
+See bench/README.md.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import tools
+from bench.tools import BENCH, log
+
+RESULTS = BENCH / "results"
+DATA = BENCH / "data"
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sgw_bench"
+DEFAULT_SQLITE = "sqlite+aiosqlite:///bench/data/sgw_bench.db"
+SCENARIOS = "abcdefg"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--workers", type=int, default=1, help="gateway worker processes")
+    parser.add_argument("--warmup", type=float, default=10, help="seconds of warm-up per scenario")
+    parser.add_argument("--duration", type=float, default=20, help="measured seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
+    parser.add_argument("--sessions", type=int, default=1_000_000, help="PostgreSQL sessions")
+    parser.add_argument(
+        "--sqlite-sessions",
+        type=int,
+        default=1_000_000,
+        help="SQLite sessions for (g); 0 skips (g)",
+    )
+    parser.add_argument("--database-url", default=DEFAULT_PG)
+    parser.add_argument("--sqlite-url", default=DEFAULT_SQLITE)
+    parser.add_argument("--reseed", action="store_true", help="drop both databases and seed again")
+    parser.add_argument(
+        "--deep-page",
+        type=int,
+        default=9_800,
+        help="(e): page number at limit=100 of the ended sessions (9,810 pages of 1M seeded)",
+    )
+    parser.add_argument("--devices", type=int, default=200, help="(f): free devices to cycle")
+    parser.add_argument(
+        "--only", default=SCENARIOS, help=f"scenarios to run, a subset of {SCENARIOS}"
+    )
+    parser.add_argument("--no-peers", action="store_true", help="skip PostGraphile and baseline")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="also sample the gateway with py-spy for SECONDS under (a) and under (c)",
+    )
+    parser.add_argument(
+        "--soak",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="instead of the scenarios: mixed load for SECONDS, RSS sampled every 10 s",
+    )
+    parser.add_argument(
+        "--max-minutes", type=float, default=60, help="stop everything after this long"
+    )
+    return parser
+
+
+class Bench:
+    """One run: its options, its fixtures, and the results so far."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from bench import datasets, loadgen
+
+        self.args = args
+        self.load = loadgen.Load(args.threads, args.connections, args.duration)
+        self.warmup = loadgen.Load(args.threads, args.connections, args.warmup)
+        self.wrk = tools.ensure_wrk()
+        self.results: list[dict[str, Any]] = []
+        self.checks: dict[str, str] = {}
+        self.answers: dict[str, Any] = {}
+        self.logs = RESULTS / "logs"
+        self.pg_url = args.database_url
+        self.dsn = datasets.plain_dsn(args.database_url)
+        self.database = self.dsn.rsplit("/", 1)[-1]
+
+    # -- measuring
+
+    def measure(
+        self,
+        server: Any,
+        monitor: Any,
+        key: str,
+        label: str,
+        database: str,
+        token: str | None,
+        requests: list[Any] | None = None,
+        devices: list[tuple[str, str]] | None = None,
+        prepare: Any = None,
+    ) -> dict[str, Any]:
+        """Warm up, then measure one scenario; ``prepare()`` runs before each wrk run."""
+        from bench import loadgen
+
+        scenario, server_name = key.split("/")
+        scenario = scenario[0]  # e-first, e-deep: both (e)
+        log(f"{key}: {label} — warm-up {self.args.warmup:g} s, measure {self.args.duration:g} s")
+        monitor.reset_peak()
+        if self.args.warmup > 0:
+            if prepare:
+                prepare()
+            loadgen.run_wrk(self.wrk, server.port, self.warmup, token, requests, devices)
+        if prepare:
+            prepare()
+        count_sql = server_name == "gateway" and self.args.workers == 1
+        before = loadgen.statements(server.port) if count_sql else None
+        cpu_before = _cpu_seconds(server)
+        db_before = monitor.backend_cpu()
+        summary = loadgen.run_wrk(self.wrk, server.port, self.load, token, requests, devices)
+        cpu = _cpu_seconds(server) - cpu_before
+        db_cpu = monitor.backend_cpu() - db_before
+        after = loadgen.statements(server.port) if count_sql else None
+        peak = monitor.peak()
+        requests_done = summary["requests"]
+        seconds = summary["duration_us"] / 1e6
+        errors = summary["errors"]
+        latency = summary["latency_us"]
+        sql = None
+        if before is not None and after is not None and requests_done:
+            sql = (after - before) / requests_done
+        result = {
+            "key": key,
+            "scenario": scenario,
+            "label": label,
+            "server": server_name,
+            "database": database,
+            "requests": requests_done,
+            "seconds": round(seconds, 3),
+            "rps": requests_done / seconds if seconds else 0.0,
+            "p50_ms": latency["p50"] / 1000,
+            "p90_ms": latency["p90"] / 1000,
+            "p99_ms": latency["p99"] / 1000,
+            "mean_ms": latency["mean"] / 1000,
+            "max_ms": latency["max"] / 1000,
+            "errors": sum(errors.values()),
+            "error_detail": errors,
+            "sql_per_request": sql,
+            "cpu_ms_per_request": cpu * 1000 / requests_done if requests_done else None,
+            "db_cpu_ms_per_request": db_cpu * 1000 / requests_done
+            if requests_done and monitor.database
+            else None,
+            "bytes_per_request": summary["bytes"] / requests_done if requests_done else None,
+            "rss_peak_mb": max(peak.values(), default=0) / 2**20,
+            "rss_peak_mb_per_worker": [round(v / 2**20, 1) for v in peak.values()],
+            "workers": self.args.workers if server_name == "gateway" else 1,
+            "error_samples": summary.get("error_samples", []),
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        }
+        log(
+            f"{key}: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.1f} ms, "
+            f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}, "
+            f"SQL/req {'-' if sql is None else f'{sql:.2f}'}, "
+            f"CPU {result['cpu_ms_per_request'] or 0:.1f} ms/req "
+            f"(PostgreSQL {result['db_cpu_ms_per_request'] or 0:.1f}), "
+            f"RSS {result['rss_peak_mb']:.0f} MB"
+        )
+        self.results.append(result)
+        return result
+
+    def phase(self, name: str, run: Any, *args: Any) -> None:
+        """Run one phase; a failure is reported and the other phases still run."""
+        try:
+            run(*args)
+        except (Exception, SystemExit) as error:
+            log(f"{name} failed: {error!r}")
+            self.check(f"{name}: the phase ran", f"{type(error).__name__}: {error}")
+
+    def check(self, name: str, problem: str | None) -> None:
+        self.checks[name] = problem or "ok"
+        if problem:
+            log(f"CHECK FAILED {name}: {problem}")
+
+    def wants(self, scenario: str) -> bool:
+        return scenario in self.args.only
+
+    # -- the phases
+
+    def gateway_postgres(self, token: str, fx: Any) -> None:
+        from bench import scenarios as sc
+        from bench import servers
+
+        server = servers.gateway(self.pg_url, self.args.workers, self.logs)
+        with servers.running(server, database=self.database) as (gw, monitor):
+            port = gw.port
+            if self.wants("a") or self.wants("g"):
+                answer = servers.http_json(
+                    port, "POST", "/graphql", sc.frontend_list(fx.location_id).body, token
+                )
+                self.check("a: gateway answers without errors", sc.check_graphql(answer))
+                ids = sc.frontend_ids(answer)
+                self.check("a: 50 sessions", None if len(ids) == 50 else f"{len(ids)} sessions")
+                self.answers["a"] = answer["data"]
+            if self.wants("a"):
+                request = sc.frontend_list(fx.location_id)
+                self.measure(
+                    gw,
+                    monitor,
+                    "a/gateway",
+                    "(a) GraphQL frontend list",
+                    "postgresql",
+                    token,
+                    [request],
+                )
+                self.profile(gw, "a", token, [request])
+            if self.wants("b"):
+                request = sc.node(fx.session_id)
+                answer = servers.http_json(port, "POST", "/graphql", request.body, token)
+                self.check("b: gateway answers without errors", sc.check_graphql(answer))
+                found = (answer.get("data") or {}).get("node") or {}
+                self.check(
+                    "b: the session", None if found.get("uuid") == fx.session_id else "not found"
+                )
+                self.measure(
+                    gw,
+                    monitor,
+                    "b/gateway",
+                    "(b) GraphQL node, every field",
+                    "postgresql",
+                    token,
+                    [request],
+                )
+            if self.wants("c") or self.wants("e"):
+                answer = servers.http_json(port, "GET", sc.V2_LIST.path, token=token)
+                self.check(
+                    "c: 100 sessions",
+                    None if len(answer["data"]) == 100 else f"{len(answer['data'])}",
+                )
+                self.answers["c"] = answer
+                self.measure(
+                    gw,
+                    monitor,
+                    "c/gateway",
+                    "(c) REST v2 list, limit 100",
+                    "postgresql",
+                    token,
+                    [sc.V2_LIST],
+                )
+                self.profile(gw, "c", token, [sc.V2_LIST])
+            if self.wants("d"):
+                answer = servers.http_json(port, "GET", sc.V1_LIST.path, token=token)
+                self.check(
+                    "d: 100 sessions",
+                    None if len(answer["data"]) == 100 else f"{len(answer['data'])}",
+                )
+                self.measure(
+                    gw,
+                    monitor,
+                    "d/gateway",
+                    "(d) REST v1 list, page_size 100",
+                    "postgresql",
+                    token,
+                    [sc.V1_LIST],
+                )
+            if self.wants("e"):
+                first = sc.ended_page()
+                cursor, page = self.deep_cursor(port, token)
+                deep = sc.ended_page(token=cursor)
+                for name, request in (("first", first), ("deep", deep)):
+                    answer = servers.http_json(port, "GET", request.path, token=token)
+                    count = len(answer["data"])
+                    self.check(
+                        f"e: 100 sessions on the {name} page", None if count == 100 else f"{count}"
+                    )
+                label = "(e) REST v2 ended, first page"
+                self.measure(gw, monitor, "e-first/gateway", label, "postgresql", token, [first])
+                label = f"(e) REST v2 ended, page {page:,}"
+                self.measure(gw, monitor, "e-deep/gateway", label, "postgresql", token, [deep])
+
+    def gateway_lifecycle(self, token: str, fx: Any) -> None:
+        from bench import datasets, servers
+        from bench import scenarios as sc
+
+        needed = 2 * self.args.connections
+        if len(fx.devices) < needed:
+            raise SystemExit(f"(f) needs {needed} free devices, found {len(fx.devices)}")
+        server = servers.gateway(self.pg_url, self.args.workers, self.logs, "gateway-f")
+        device_ids = [device for device, _ in fx.devices]
+
+        def end_open_sessions() -> None:
+            # wrk stops with sessions started and not ended yet: end them through the API,
+            # so every device of the pool is free again. Starts still in flight when wrk
+            # stopped commit a moment later: wait for them first.
+            time.sleep(2)
+            for session_id in datasets.open_sessions(self.pg_url, device_ids):
+                answer = servers.http_json(
+                    gw.port, "POST", "/graphql", sc.end(session_id).body, token
+                )
+                self.check("f: leftover sessions end", sc.check_graphql(answer))
+
+        with servers.running(server, database=self.database) as (gw, monitor):
+            self.measure(
+                gw,
+                monitor,
+                "f/gateway",
+                "(f) lifecycle: start + end mutations",
+                "postgresql",
+                token,
+                devices=fx.devices,
+                prepare=end_open_sessions,
+            )
+            end_open_sessions()
+        datasets.restore_seeded(self.pg_url)
+
+    def postgraphile(self, fx: Any) -> None:
+        from bench import scenarios as sc
+        from bench import servers
+
+        with servers.running(servers.postgraphile(self.dsn, self.logs), database=self.database) as (
+            peer,
+            monitor,
+        ):
+            if self.wants("a"):
+                request = sc.frontend_list_postgraphile(fx.location_id)
+                answer = servers.http_json(peer.port, "POST", "/graphql", request.body)
+                self.check("a: PostGraphile answers without errors", sc.check_graphql(answer))
+                if "a" in self.answers:
+                    expected = sc.frontend_ids({"data": self.answers["a"]})
+                    self.check(
+                        "a: PostGraphile lists the same sessions",
+                        sc.compare("ids", expected, sc.postgraphile_ids(answer)),
+                    )
+                self.measure(
+                    peer,
+                    monitor,
+                    "a/postgraphile",
+                    "(a) GraphQL frontend list",
+                    "postgresql",
+                    None,
+                    [request],
+                )
+            if self.wants("b"):
+                request = sc.node_postgraphile(fx.session_id)
+                answer = servers.http_json(peer.port, "POST", "/graphql", request.body)
+                found = (answer.get("data") or {}).get("sessionByRowId") or {}
+                self.check(
+                    "b: PostGraphile finds the session",
+                    None if found.get("rowId") == fx.session_id else f"{answer!r:.200}",
+                )
+                self.measure(
+                    peer,
+                    monitor,
+                    "b/postgraphile",
+                    "(b) GraphQL node, every field",
+                    "postgresql",
+                    None,
+                    [request],
+                )
+
+    def baseline(self, token: str, fx: Any) -> None:
+        from bench import scenarios as sc
+        from bench import servers
+
+        with servers.running(servers.baseline(self.dsn, self.logs), database=self.database) as (
+            base,
+            monitor,
+        ):
+            if self.wants("a"):
+                request = sc.frontend_list(fx.location_id)
+                answer = servers.http_json(base.port, "POST", "/graphql", request.body, token)
+                if "a" in self.answers:
+                    self.check(
+                        "a: baseline answers the same JSON",
+                        sc.compare("data", self.answers["a"], answer["data"]),
+                    )
+                self.measure(
+                    base,
+                    monitor,
+                    "a/baseline",
+                    "(a) GraphQL frontend list",
+                    "postgresql",
+                    token,
+                    [request],
+                )
+            if self.wants("c"):
+                answer = servers.http_json(base.port, "GET", sc.V2_LIST.path, token=token)
+                if "c" in self.answers:
+                    self.check(
+                        "c: baseline answers the same JSON",
+                        sc.compare("body", self.answers["c"], answer),
+                    )
+                self.measure(
+                    base,
+                    monitor,
+                    "c/baseline",
+                    "(c) REST v2 list, limit 100",
+                    "postgresql",
+                    token,
+                    [sc.V2_LIST],
+                )
+
+    def gateway_sqlite(self, location_id: str) -> None:
+        from bench import datasets, servers
+        from bench import scenarios as sc
+
+        token = datasets.admin_token(self.args.sqlite_url)
+        server = servers.gateway(
+            self.args.sqlite_url, self.args.workers, self.logs, "gateway-sqlite"
+        )
+        with servers.running(server) as (gw, monitor):
+            request = sc.frontend_list(location_id)
+            answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
+            self.check("g: gateway on SQLite answers without errors", sc.check_graphql(answer))
+            if "a" in self.answers:
+                self.check(
+                    "g: SQLite answers the same JSON as PostgreSQL",
+                    sc.compare("data", self.answers["a"], answer.get("data")),
+                )
+            self.measure(
+                gw, monitor, "g/gateway", "(g) = (a) on SQLite", "sqlite", token, [request]
+            )
+
+    # -- (e): a cursor 10,000 pages deep, walked once and kept
+
+    def deep_cursor(self, port: int, token: str) -> tuple[str, int]:
+        from bench import scenarios as sc
+        from bench import servers
+
+        page = self.args.deep_page
+        cache = DATA / "deep-cursor.json"
+        database = self.dsn.rsplit("@", 1)[-1]
+        kept = json.loads(cache.read_text()) if cache.exists() else {}
+        if kept.get("database") == database and (kept.get("page"), kept.get("list")) == (
+            page,
+            sc.ENDED,
+        ):
+            path = sc.ended_page(token=kept["token"]).path
+            status, body = servers.http_request(port, "GET", path, token=token)
+            if status == 200 and len(json.loads(body)["data"]) == 100:
+                log(f"(e): reusing the cursor of page {page:,} kept in {cache.name}")
+                return kept["token"], page
+        rows = (page - 1) * 100
+        log(f"(e): walking {rows:,} ended sessions deep, 1000 a page (once; the cursor is kept)")
+        started = time.monotonic()
+        cursor: str | None = None
+        walked = 0
+        while walked < rows:
+            request = sc.ended_page(min(1000, rows - walked), cursor)
+            answer = servers.http_json(port, "GET", request.path, token=token)
+            cursor = answer["pagination_token"]
+            walked += len(answer["data"])
+            if cursor is None:
+                raise SystemExit(f"(e): the list ends after {walked:,} sessions; lower --deep-page")
+            if walked % 100_000 == 0:
+                log(f"(e): {walked:,} deep after {time.monotonic() - started:.0f} s")
+        assert cursor is not None
+        DATA.mkdir(parents=True, exist_ok=True)
+        kept = {"database": database, "list": sc.ENDED, "page": page, "token": cursor}
+        cache.write_text(json.dumps(kept) + "\n")
+        return cursor, page
+
+    # -- profiling
+
+    def profile(self, server: Any, scenario: str, token: str, requests: list[Any]) -> None:
+        if not self.args.profile:
+            return
+        from bench import loadgen
+        from bench import profile as spy
+
+        workers = server.workers()
+        raw = RESULTS / f"profile-{scenario}.raw.txt"
+        log(f"profiling ({scenario}) with py-spy for {self.args.profile:g} s")
+        sampler = spy.record(tools.script("py-spy"), workers[0].pid, self.args.profile, raw)
+        time.sleep(0.5)
+        load = loadgen.Load(self.args.threads, self.args.connections, self.args.profile + 1)
+        loadgen.run_wrk(self.wrk, server.port, load, token, requests)
+        _, stderr = sampler.communicate(timeout=120)
+        if not raw.exists():
+            log(f"py-spy failed: {stderr.decode()[-500:]}")
+            return
+        summary = spy.summarize(raw)
+        (RESULTS / f"profile-{scenario}.txt").write_text(summary + "\n")
+        print(f"\nprofile of ({scenario}):\n{summary}\n", flush=True)
+
+    # -- the run
+
+    def run(self) -> int:
+        from bench import datasets, report
+
+        args = self.args
+        started = time.monotonic()
+        busy = _busy_percent()
+        peers = not args.no_peers and (self.wants("a") or self.wants("b") or self.wants("c"))
+        if peers:
+            tools.ensure_node_packages()
+        count = datasets.prepare_postgres(self.pg_url, args.sessions, args.reseed)
+        sqlite_count = None
+        if self.wants("g") and args.sqlite_sessions > 0:
+            sqlite_count = datasets.prepare_sqlite(
+                args.sqlite_url, args.sqlite_sessions, args.reseed
+            )
+        token = datasets.admin_token(self.pg_url)
+        fx = datasets.fixtures(self.pg_url, args.devices)
+        log(f"location {fx.location_id}, session {fx.session_id}, {len(fx.devices)} free devices")
+        measuring = time.monotonic()
+
+        self.phase("gateway on PostgreSQL", self.gateway_postgres, token, fx)
+        if peers and (self.wants("a") or self.wants("b")):
+            self.phase("PostGraphile", self.postgraphile, fx)
+        if peers and (self.wants("a") or self.wants("c")):
+            self.phase("baseline", self.baseline, token, fx)
+        if self.wants("f"):
+            self.phase("lifecycle", self.gateway_lifecycle, token, fx)
+        if sqlite_count:
+            self.phase("gateway on SQLite", self.gateway_sqlite, fx.location_id)
+
+        order = {k: i for i, k in enumerate(SCENARIOS)}
+        servers_order = {"gateway": 0, "postgraphile": 1, "baseline": 2}
+        self.results.sort(key=lambda r: (order[r["scenario"]], servers_order[r["server"]]))
+        checked = report.targets(self.results)
+        meta = {
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "gateway_commit": tools.git_commit(),
+            "machine": _machine(),
+            "options": {k: v for k, v in vars(args).items()},
+            "postgresql_sessions": count,
+            "sqlite_sessions": sqlite_count,
+            "location_id": fx.location_id,
+            "session_id": fx.session_id,
+            "cpu_busy_before_percent": busy,
+            "setup_seconds": round(measuring - started, 1),
+            "measure_seconds": round(time.monotonic() - measuring, 1),
+        }
+        document = {
+            "meta": meta,
+            "results": self.results,
+            "targets": checked,
+            "checks": self.checks,
+            "table": report.table(self.results),
+            "markdown": report.markdown(self.results, checked),
+        }
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        report.write_json(RESULTS / "latest.json", document)
+        report.write_json(RESULTS / "history" / f"{stamp}.json", document)
+        title = (
+            f"session-gateway {meta['gateway_commit']} — {count:,} sessions, "
+            f"{args.workers} worker(s), "
+            f"wrk -t{args.threads} -c{args.connections}, {args.duration:g} s per scenario"
+        )
+        report.chart(RESULTS / "latest.png", self.results, title)
+
+        print()
+        print(report.table(self.results))
+        print()
+        print(report.targets_text(checked))
+        failed_checks = {k: v for k, v in self.checks.items() if v != "ok"}
+        print(
+            f"\nanswer checks: {len(self.checks) - len(failed_checks)} of {len(self.checks)} ok"
+            + "".join(f"\n  FAILED {k}: {v}" for k, v in failed_checks.items())
+        )
+        if args.workers > 1:
+            print("SQL/req is per worker process; it is left out with --workers > 1")
+        print(f"\nwrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
+        print(f"setup {meta['setup_seconds']:.0f} s, measuring {meta['measure_seconds']:.0f} s")
+        return 0
+
+    def soak(self) -> int:
+        from bench import datasets, report, servers
+        from bench import scenarios as sc
+
+        args = self.args
+        datasets.prepare_postgres(self.pg_url, args.sessions, args.reseed)
+        token = datasets.admin_token(self.pg_url)
+        fx = datasets.fixtures(self.pg_url, 0)
+        requests = [
+            sc.frontend_list(fx.location_id),
+            sc.node(fx.session_id),
+            sc.V2_LIST,
+            sc.V1_LIST,
+        ]
+        from bench import loadgen
+
+        server = servers.gateway(self.pg_url, args.workers, self.logs, "gateway-soak")
+        with servers.running(server, interval=10) as (gw, monitor):
+            log(f"soak: mixed (a)(b)(c)(d) load for {args.soak:g} s, RSS every 10 s")
+            load = loadgen.Load(args.threads, args.connections, args.soak)
+            summary = loadgen.run_wrk(self.wrk, gw.port, load, token, requests)
+            samples = list(monitor.samples)
+        series: dict[int, list[tuple[float, float]]] = {}
+        for t, rss in samples:
+            for pid, value in rss.items():
+                series.setdefault(pid, []).append((t, value / 2**20))
+        workers = []
+        for pid, points in series.items():
+            second_half = [p for p in points if p[0] >= args.soak / 2]
+            workers.append(
+                {
+                    "pid": pid,
+                    "peak_mb": max(m for _, m in points),
+                    "last_mb": points[-1][1],
+                    "slope_mb_per_min": report.slope_mb_per_minute(points),
+                    "slope_second_half_mb_per_min": report.slope_mb_per_minute(second_half),
+                    "samples": [(round(t, 1), round(m, 2)) for t, m in points],
+                }
+            )
+        peak = max((w["peak_mb"] for w in workers), default=0.0)
+        slope = max((w["slope_second_half_mb_per_min"] or 0.0 for w in workers), default=0.0)
+        checked = [
+            {
+                "target": f"RSS per worker <= {report.RSS_LIMIT_MB} MB "
+                f"after {args.soak / 60:g} min",
+                "value": peak,
+                "op": "<=",
+                "limit": report.RSS_LIMIT_MB,
+                "pass": peak <= report.RSS_LIMIT_MB,
+            },
+            {
+                "target": "no upward trend: RSS slope over the second half (MB/min)",
+                "value": slope,
+                "op": "<=",
+                "limit": report.SOAK_SLOPE_LIMIT_MB_PER_MIN,
+                "pass": slope <= report.SOAK_SLOPE_LIMIT_MB_PER_MIN,
+            },
+        ]
+        seconds = summary["duration_us"] / 1e6
+        document = {
+            "meta": {
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "gateway_commit": tools.git_commit(),
+                "machine": _machine(),
+                "options": vars(args),
+            },
+            "load": {
+                "requests": summary["requests"],
+                "rps": summary["requests"] / seconds if seconds else 0,
+                "errors": summary["errors"],
+                "p50_ms": summary["latency_us"]["p50"] / 1000,
+                "p99_ms": summary["latency_us"]["p99"] / 1000,
+            },
+            "workers": workers,
+            "targets": checked,
+        }
+        report.write_json(RESULTS / "soak.json", document)
+        report.soak_chart(
+            RESULTS / "soak.png", series, f"gateway RSS under mixed load ({args.workers} worker(s))"
+        )
+        load_info = document["load"]
+        print(
+            f"\nsoak: {load_info['requests']:,} requests, {load_info['rps']:.1f} req/s, "
+            f"errors {sum(load_info['errors'].values())}"
+        )
+        for w in workers:
+            print(
+                f"worker {w['pid']}: peak {w['peak_mb']:.1f} MB, last {w['last_mb']:.1f} MB, "
+                f"slope {w['slope_mb_per_min'] or 0:.2f} MB/min overall, "
+                f"{w['slope_second_half_mb_per_min'] or 0:.2f} MB/min over the second half"
+            )
+        print(report.targets_text(checked))
+        print(f"\nwrote {RESULTS / 'soak.json'} and {RESULTS / 'soak.png'}")
+        return 0
+
+
+def _machine() -> dict[str, Any]:
+    import platform
+
+    import psutil
+
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _cpu_seconds(server: Any) -> float:
+    """User + system CPU time of the server's workers so far (those alive now)."""
+    import psutil
+
+    total = 0.0
+    for worker in server.workers():
+        try:
+            times = worker.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _busy_percent(seconds: float = 3) -> float:
+    """How busy the machine is before the bench starts; others' work skews the numbers."""
+    import psutil
+
+    busy = psutil.cpu_percent(interval=seconds)
+    if busy > 15:
+        log(
+            f"WARNING: the machine is {busy:.0f}% busy before the bench starts: "
+            "other processes share the 2 cores and the numbers will be low and noisy"
+        )
+    return busy
+
+
+def _watchdog(minutes: float) -> None:
+    """Stop every server this run started, and the run, after ``minutes``."""
+
+    def expire() -> None:
+        from bench import servers
+
+        log(f"the bench ran longer than {minutes:g} minutes: stopping")
+        servers.stop_all()
+        os._exit(3)
+
+    timer = threading.Timer(minutes * 60, expire)
+    timer.daemon = True
+    timer.start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"--only takes letters of {SCENARIOS}, not {''.join(sorted(unknown))}")
+    tools.ensure_python_packages()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    _watchdog(args.max_minutes)
+
+    def terminate(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+    bench = Bench(args)
+    try:
+        return bench.soak() if args.soak else bench.run()
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        from bench import servers
+
+        servers.stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
