@@ -4,8 +4,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, case
+from sqlalchemy import ColumnElement, Select, case, select, union_all
 
 from loaders.base import fetch_rows
 from loaders.sessions import NestedPageKey, Parent
@@ -61,13 +62,51 @@ class SessionFilter:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         """The filter as SQL conditions."""
-        conditions: list[ColumnElement[bool]] = []
-        if self.user_id:
-            conditions.append(Session.user_id == self.user_id)
+        conditions = self._plain_conditions()
         if self.location_id:
             conditions.append(at_location(self.location_id))
         if self.device_id:
             conditions.append(on_device(self.device_id))
+        return conditions
+
+    def branches(self) -> list[list[ColumnElement[bool]]]:
+        """The filter as disjoint AND-only branches whose union it is.
+
+        "At a location" and "on a device" are ORs across columns, which no single index
+        can serve in newest-first order; each branch fixes one column, so each can walk
+        its own (column, reference time, id) index and stop after a page.
+        """
+        kinds = self.kinds
+        options: list[list[list[ColumnElement[bool]]]] = []
+        if self.location_id:
+            place = self.location_id
+            parked = [[Session.storage_location_id == place]]
+            travelled = [
+                [Session.travel_start_location_id == place],
+                [
+                    Session.travel_end_location_id == place,
+                    Session.travel_start_location_id.is_distinct_from(place),
+                ],
+            ]
+            options.append(_for_kinds(kinds, parked, travelled))
+        if self.device_id:
+            device = self.device_id
+            options.append(
+                _for_kinds(
+                    kinds,
+                    [[Session.storage_device_id == device]],
+                    [[Session.rental_device_id == device]],
+                )
+            )
+        branches: list[list[ColumnElement[bool]]] = [self._plain_conditions()]
+        for alternatives in options:
+            branches = [b + alternative for b in branches for alternative in alternatives]
+        return branches
+
+    def _plain_conditions(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.user_id:
+            conditions.append(Session.user_id == self.user_id)
         if self.fleet_id:
             conditions.append(Session.rental_fleet_id == self.fleet_id)
         if self.statuses:
@@ -79,6 +118,43 @@ class SessionFilter:
         if self.to_date:
             conditions.append(reference_on_or_before(self.to_date))
         return conditions
+
+
+def _for_kinds(
+    kinds: frozenset[SessionKind],
+    parking: list[list[ColumnElement[bool]]],
+    rental: list[list[ColumnElement[bool]]],
+) -> list[list[ColumnElement[bool]]]:
+    """The branches that can match sessions of the filtered kinds."""
+    chosen: list[list[ColumnElement[bool]]] = []
+    if not kinds or SessionKind.PARKING in kinds:
+        chosen += parking
+    if not kinds or SessionKind.RENTAL in kinds:
+        chosen += rental
+    return chosen
+
+
+def _newest_first_page(
+    request: RequestScope,
+    session_filter: SessionFilter,
+    extra: list[ColumnElement[bool]],
+    backwards: bool,
+    limit: int,
+) -> Select[Any]:
+    """One keyset-ordered page, as a UNION ALL of index-friendly branches if need be."""
+    order = oldest_first() if backwards else newest_first()
+    visible = request.principal.session_filter()
+    branches = session_filter.branches()
+    if len(branches) == 1:
+        return select_sessions().where(visible, *branches[0], *extra).order_by(*order).limit(limit)
+    parts = [
+        select_sessions().where(visible, *branch, *extra).order_by(*order).limit(limit).subquery()
+        for branch in branches
+    ]
+    merged = union_all(*(select(part) for part in parts)).subquery()
+    direction = "asc" if backwards else "desc"
+    keys = [getattr(merged.c.reference_time, direction)(), getattr(merged.c.id, direction)()]
+    return select(merged).order_by(*keys).limit(limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +210,15 @@ async def list_sessions(
     size = check_page_size(
         "last" if backwards else "first", last if backwards else first, max_page_size
     )
-    statement = select_sessions().where(
-        request.principal.session_filter(), *session_filter.conditions()
-    )
+    keyset: list[ColumnElement[bool]] = []
     if after is not None:
         position = request.cursors.decode_position(after, scope)
-        statement = statement.where(before_position(position.reference_time, position.id))
+        keyset.append(before_position(position.reference_time, position.id))
     if before is not None:
         position = request.cursors.decode_position(before, scope)
-        statement = statement.where(after_position(position.reference_time, position.id))
-    statement = statement.order_by(*(oldest_first() if backwards else newest_first()))
-    rows = await fetch_rows(request.engine, statement.limit(size + 1))
+        keyset.append(after_position(position.reference_time, position.id))
+    statement = _newest_first_page(request, session_filter, keyset, backwards, size + 1)
+    rows = await fetch_rows(request.engine, statement)
     sessions = [SessionRecord.from_row(row) for row in rows[:size]]
     more = len(rows) > size
     if backwards:
