@@ -145,6 +145,10 @@ def _newest_first_page(
     order = oldest_first() if backwards else newest_first()
     visible = request.principal.session_filter()
     branches = session_filter.branches()
+    if request.engine.dialect.name == "sqlite":
+        # SQLite runs the ORs well and the UNION ALL badly (measured: 150 ms vs 30 ms of
+        # CPU for a location's page), so it keeps the single statement.
+        branches = [session_filter.conditions()]
     if len(branches) == 1:
         return select_sessions().where(visible, *branches[0], *extra).order_by(*order).limit(limit)
     parts = [
