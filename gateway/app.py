@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from opentelemetry.sdk.trace.export import SpanExporter
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,6 +22,7 @@ from gateway.ratelimit import RateLimitHeaders, open_buckets
 from gateway.responses import JSONResponse
 from gateway.rest.routes import rest_routes
 from gateway.state import GatewayState
+from gateway.tracing import TracingMiddleware, tracer_provider
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
 from resolvers.jwt_identity import JwtVerifier
@@ -61,10 +63,16 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The gateway as an ASGI app; nothing connects until the lifespan starts."""
+def create_app(
+    settings: Settings | None = None, *, span_exporter: SpanExporter | None = None
+) -> Starlette:
+    """The gateway as an ASGI app; nothing connects until the lifespan starts.
+
+    Traces go to the configured OTLP collector, or to ``span_exporter`` when given.
+    """
     settings = settings or Settings.from_env()
     metrics = Metrics()
+    tracing = tracer_provider(settings, span_exporter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -99,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await buckets.close()
         finally:
             await engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
@@ -112,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(RequestMiddleware, metrics=metrics),
+            *([Middleware(TracingMiddleware, provider=tracing)] if tracing else []),
             Middleware(HeaderLimit, max_bytes=settings.max_header_bytes),
             Middleware(RateLimitHeaders),
         ],

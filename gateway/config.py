@@ -43,6 +43,14 @@ class Settings:
         "DB_STATEMENT_TIMEOUT_MS", 15_000, "PostgreSQL statement timeout in milliseconds"
     )
     log_level: str = _setting("LOG_LEVEL", "info", "Log level of the access and error logs")
+    otel_endpoint: str = _setting(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "",
+        "OTLP/HTTP collector base URL for OpenTelemetry traces; empty: tracing off",
+    )
+    otel_service_name: str = _setting(
+        "OTEL_SERVICE_NAME", "session-gateway", "Service name on exported traces"
+    )
     # Identity: JWT access tokens besides the opaque sgw_ tokens.
     jwt_secret: str = _setting(
         "JWT_SECRET", "", "Shared secret (32+ bytes) of HS256 access tokens; empty: HS256 off"
