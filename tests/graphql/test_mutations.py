@@ -216,3 +216,18 @@ async def test_the_idempotency_key_header_works_too(writable, device):
     query = f'{{ sessions(filter: {{deviceId: "{locker}"}}) {{ nodes {{ uuid }} }} }}'
     listed = await data(writable.client, writable.tokens["admin"], query)
     assert listed["sessions"]["nodes"] == [{"uuid": first["uuid"]}]
+
+
+async def test_every_change_is_visible_at_once_through_rest_v2(writable, device):
+    locker = await device("locker", location=LOC_X)
+    token = writable.tokens["user_a"]
+    started = await run(writable.client, token, "startSession", f'deviceId: "{locker}"')
+    path = f"/session/v2/users/{USER_A}/sessions/{started['uuid']}"
+    headers = {"Authorization": f"Bearer {token}"}
+    active = (await writable.client.get(path, headers=headers)).json()
+    assert (active["status"], active["end_time"]) == ("active", None)
+    await run(writable.client, token, "endSession", f'sessionId: "{started["uuid"]}"')
+    ended = (await writable.client.get(path, headers=headers)).json()
+    assert ended["status"] == "ended"
+    assert [e["name"] for e in ended["events"]] == ["start", "end"]
+    assert ended["payment"] == {"status": "NOT_CHARGED"}  # within location X's free minutes
