@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from opentelemetry.sdk.trace.export import SpanExporter
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -26,7 +25,7 @@ from gateway.tracing import TracingMiddleware, tracer_provider
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
 from resolvers.jwt_identity import JwtVerifier
-from storage.database import count_statements, create_engine
+from storage.database import count_statements, create_engine, ping
 from storage.migrate import is_at_head
 from storage.secrets import shared_secret
 from storage.updates import create_update_bus
@@ -54,8 +53,7 @@ async def healthz(_request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """The process can reach its database."""
     try:
-        async with GatewayState.of(request).engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await ping(GatewayState.of(request).engine)
     except Exception:
         return JSONResponse(
             {"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"}
