@@ -1,28 +1,19 @@
 """What every loader shares: a short connection per batch, results in key order."""
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy import Executable, Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.database import fetch_rows
+
+__all__ = ["MISSING", "BatchLoader", "fetch_rows", "grouped_in_key_order", "in_key_order"]
 
 # Large IN lists hit SQLite's and asyncpg's bind-parameter limits; batches stay below.
 MAX_BATCH_SIZE = 500
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-
-
-async def fetch_rows(engine: AsyncEngine, statement: Executable) -> Sequence[Row[Any]]:
-    """Run one read on its own short-lived connection.
-
-    Sibling GraphQL fields resolve concurrently, so each batch takes its own
-    connection instead of sharing one session across tasks.
-    """
-    async with engine.connect() as connection:
-        result = await connection.execute(statement)
-        return result.all()
 
 
 def in_key_order(keys: Iterable[K], by_key: dict[K, V]) -> list[V | None]:

@@ -3,10 +3,10 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, select, union_all
+from sqlalchemy import ColumnElement, Row, Select, case, select, union_all
 
 from loaders.base import fetch_rows
 from loaders.sessions import NestedPageKey, Parent
@@ -16,6 +16,8 @@ from resolvers.errors import InvalidInput, NotFound
 from storage.enums import SessionKind, SessionStatus
 from storage.models import Session
 from storage.queries import (
+    SESSION_COLUMNS,
+    STORED_SESSION_COLUMNS,
     after_position,
     at_location,
     before_position,
@@ -25,8 +27,13 @@ from storage.queries import (
     reference_on_or_after,
     reference_on_or_before,
     select_sessions,
+    session_aggregates,
 )
 from storage.records import SessionRecord
+
+SessionRow = Row[Any]
+"""A session as stored, for renderers: ``STORED_SESSION_COLUMNS`` (timestamps naive UTC) plus
+``event_names``, ``event_times`` and ``auxiliary_device_ids`` (``session_aggregates``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +147,13 @@ def _newest_first_page(
     extra: list[ColumnElement[bool]],
     backwards: bool,
     limit: int,
+    stored: bool = False,
 ) -> Select[Any]:
-    """One keyset-ordered page, as a UNION ALL of index-friendly branches if need be."""
+    """One keyset-ordered page, as a UNION ALL of index-friendly branches if need be.
+
+    It selects every session column, or with ``stored`` what a ``SessionRow`` holds.
+    """
+    columns: list[Any] = list(STORED_SESSION_COLUMNS if stored else SESSION_COLUMNS)
     order = oldest_first() if backwards else newest_first()
     visible = request.principal.session_filter()
     branches = session_filter.branches()
@@ -150,15 +162,18 @@ def _newest_first_page(
         # CPU for a location's page), so it keeps the single statement.
         branches = [session_filter.conditions()]
     if len(branches) == 1:
-        return select_sessions().where(visible, *branches[0], *extra).order_by(*order).limit(limit)
+        if stored:
+            columns += session_aggregates(request.engine.dialect.name, Session.id)
+        return select(*columns).where(visible, *branches[0], *extra).order_by(*order).limit(limit)
     parts = [
-        select_sessions().where(visible, *branch, *extra).order_by(*order).limit(limit).subquery()
+        select(*columns).where(visible, *branch, *extra).order_by(*order).limit(limit).subquery()
         for branch in branches
     ]
     merged = union_all(*(select(part) for part in parts)).subquery()
     direction = "asc" if backwards else "desc"
     keys = [getattr(merged.c.reference_time, direction)(), getattr(merged.c.id, direction)()]
-    return select(merged).order_by(*keys).limit(limit)
+    aggregates = session_aggregates(request.engine.dialect.name, merged.c.id) if stored else []
+    return select(merged, *aggregates).order_by(*keys).limit(limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +205,52 @@ def check_page_size(name: str, value: int | None, maximum: int) -> int:
     if not 1 <= value <= maximum:
         raise InvalidInput(f"{name} must be between 1 and {maximum}, got {value}")
     return value
+
+
+def _select_rows(request: RequestScope) -> Select[Any]:
+    """SELECT what a ``SessionRow`` holds, from the sessions table."""
+    aggregates = session_aggregates(request.engine.dialect.name, Session.id)
+    return select(*STORED_SESSION_COLUMNS, *aggregates)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRowPage:
+    """One forward page of a newest-first session list as stored rows, for renderers."""
+
+    rows: Sequence[SessionRow]
+    has_next_page: bool
+    scope: str
+
+    def end_cursor(self, request: RequestScope) -> str | None:
+        """The cursor of the last session, or None on an empty page."""
+        if not self.rows:
+            return None
+        last = self.rows[-1]
+        position = Position(last.reference_time.replace(tzinfo=UTC), last.id)
+        return request.cursors.encode_position(position, self.scope)
+
+
+async def list_session_rows(
+    request: RequestScope,
+    session_filter: SessionFilter,
+    *,
+    first: int,
+    after: str | None = None,
+    max_page_size: int = 100,
+) -> SessionRowPage:
+    """``list_sessions`` forwards, as rows that carry their events and auxiliary devices.
+
+    One statement for the page and everything its REST bodies show, whatever its size.
+    """
+    scope = session_filter.scope()
+    size = check_page_size("first", first, max_page_size)
+    keyset: list[ColumnElement[bool]] = []
+    if after is not None:
+        position = request.cursors.decode_position(after, scope)
+        keyset.append(before_position(position.reference_time, position.id))
+    page = _newest_first_page(request, session_filter, keyset, False, size + 1, stored=True)
+    rows = await fetch_rows(request.engine, page)
+    return SessionRowPage(rows[:size], len(rows) > size, scope)
 
 
 async def list_sessions(
@@ -231,21 +292,21 @@ async def list_sessions(
     return SessionPage(sessions, more, after is not None, scope)
 
 
-async def list_sessions_by_page_number(
+async def list_session_rows_by_page_number(
     request: RequestScope, session_filter: SessionFilter, page: int, page_size: int
-) -> list[SessionRecord]:
+) -> Sequence[SessionRow]:
     """Page ``page`` (from 1) of the visible sessions matching the filter, newest first.
 
     The legacy v1 contract pages by number; v2 and GraphQL use keyset cursors instead.
     """
     statement = (
-        select_sessions()
+        _select_rows(request)
         .where(request.principal.session_filter(), *session_filter.conditions())
         .order_by(*newest_first())
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    return [SessionRecord.from_row(row) for row in await fetch_rows(request.engine, statement)]
+    return await fetch_rows(request.engine, statement)
 
 
 async def fetch_visible_session(
@@ -270,25 +331,35 @@ async def get_session(request: RequestScope, session_id: uuid.UUID) -> SessionRe
     return session
 
 
-async def get_user_session(
+async def _session_row(
+    request: RequestScope, *conditions: ColumnElement[bool]
+) -> SessionRow | None:
+    """The visible session meeting ``conditions`` as a row with its aggregates, if any."""
+    statement = _select_rows(request).where(request.principal.session_filter(), *conditions)
+    rows = await fetch_rows(request.engine, statement)
+    return rows[0] if rows else None
+
+
+async def get_user_session_row(
     request: RequestScope, user_id: uuid.UUID, session_id: uuid.UUID
-) -> SessionRecord:
+) -> SessionRow:
     """A visible session of the given user; another user's session is not found."""
-    session = await request.loaders.session.load(session_id)
-    if session is None or session.user_id != user_id:
+    row = await _session_row(request, Session.id == session_id, Session.user_id == user_id)
+    if row is None:
         raise NotFound(f"session {session_id} of user {user_id} not found")
-    return session
+    return row
 
 
-async def get_parking_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+async def get_parking_session_row(request: RequestScope, session_id: uuid.UUID) -> SessionRow:
     """A visible parking session by id; rentals are not found (the v1 view)."""
-    session = await request.loaders.session.load(session_id)
-    if session is None or session.kind is not SessionKind.PARKING:
+    parking = Session.kind == SessionKind.PARKING.value
+    row = await _session_row(request, Session.id == session_id, parking)
+    if row is None:
         raise NotFound(f"parking session {session_id} not found")
-    return session
+    return row
 
 
-async def device_parking_session(request: RequestScope, device_id: uuid.UUID) -> SessionRecord:
+async def device_parking_session_row(request: RequestScope, device_id: uuid.UUID) -> SessionRow:
     """The device's current parking session (active, else booked), else its latest one."""
     device = await request.loaders.device.load(device_id)
     if device is None:
@@ -299,7 +370,7 @@ async def device_parking_session(request: RequestScope, device_id: uuid.UUID) ->
         else_=2,
     )
     statement = (
-        select_sessions()
+        _select_rows(request)
         .where(
             Session.storage_device_id == device_id,
             request.principal.session_filter(),
@@ -310,7 +381,7 @@ async def device_parking_session(request: RequestScope, device_id: uuid.UUID) ->
     rows = await fetch_rows(request.engine, statement)
     if not rows:
         raise NotFound(f"no parking session on device {device_id}")
-    return SessionRecord.from_row(rows[0])
+    return rows[0]
 
 
 async def nested_sessions(

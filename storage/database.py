@@ -3,12 +3,13 @@
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Executable, Row, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -54,11 +55,14 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    # No ping on checkout: it costs three round trips per connection use on asyncpg.
+    # Reads retry once on a dropped connection instead (loaders.base.fetch_rows) and
+    # writes check theirs when they begin (write_transaction).
     return create_async_engine(
         url,
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         pool_timeout=options.connect_timeout,
         connect_args={
             "timeout": options.connect_timeout,
@@ -98,15 +102,62 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     their turn. PostgreSQL writers go straight ahead.
     """
     if engine.dialect.name != "sqlite":
-        async with engine.begin() as connection:
+        connection = await _begin_on_live_connection(engine)
+        try:
             yield connection
+            await connection.commit()
+        finally:
+            await connection.close()  # rolls back what was not committed
         return
     lock = _sqlite_writers.setdefault(engine.sync_engine, asyncio.Lock())
     async with lock, engine.begin() as connection:
         yield connection
 
 
+async def _begin_on_live_connection(engine: AsyncEngine) -> AsyncConnection:
+    """A pooled connection with a transaction begun, taking a fresh one if it was dropped.
+
+    The pool does not ping on checkout, and a write cannot be retried once under way,
+    so the transaction starts with a trivial statement: a connection the database
+    dropped (a restart, a failover) fails there, harmlessly, and is replaced once.
+    """
+    for attempt in (1, 2):
+        connection = await engine.connect().start()
+        try:
+            await connection.execute(_ALIVE)
+            return connection
+        except DBAPIError as error:
+            await connection.close()
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+_ALIVE = text("SELECT 1")
+
+
+async def fetch_rows(engine: AsyncEngine, statement: Executable) -> Sequence[Row[Any]]:
+    """Run one read on its own short-lived connection.
+
+    Sibling GraphQL fields resolve concurrently, so each batch takes its own
+    connection instead of sharing one session across tasks. A read is one statement
+    outside a transaction (no BEGIN and ROLLBACK round trips), and the pool does not
+    ping connections on checkout: a read that finds its pooled connection dropped by
+    the database (a restart, a failover) is run once more on a fresh one.
+    """
+    for attempt in (1, 2):
+        try:
+            async with engine.connect() as connection:
+                if engine.dialect.name != "sqlite":  # SQLite begins before writes only
+                    await connection.execution_options(isolation_level="AUTOCOMMIT")
+                result = await connection.execute(statement)
+                return result.all()
+        except DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
 async def ping(engine: AsyncEngine) -> None:
     """Raise unless the database answers a trivial query."""
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+    await fetch_rows(engine, _ALIVE)

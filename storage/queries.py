@@ -4,11 +4,44 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, UnaryExpression, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    FromClause,
+    ScalarSelect,
+    Select,
+    UnaryExpression,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.types import NullType
 
-from storage.models import Session
+from storage.models import AuxiliaryDevice, Session, SessionEvent
+from storage.types import JsonList, TZDateTime
 
 SESSION_COLUMNS = tuple(Session.__table__.columns)
+
+# Every session column, but timestamps as stored (naive UTC) rather than made aware: for
+# renderers that print them straight away, sparing a conversion per value.
+STORED_SESSION_COLUMNS = tuple(
+    type_coerce(column, DateTime()).label(column.name)
+    if isinstance(column.type, TZDateTime)
+    else column
+    for column in SESSION_COLUMNS
+)
+
+_Column = ColumnElement[Any] | QueryableAttribute[Any]
+_EMPTY_ARRAY: ColumnElement[Any] = literal_column("'{}'")
+_EVENT_NAMES = JsonList(str)
+_EVENT_TIMES = JsonList(datetime.fromisoformat)
+_DEVICE_IDS = JsonList(uuid.UUID)
 
 
 def select_sessions() -> Select[tuple[object, ...]]:
@@ -69,3 +102,62 @@ def at_location(location_id: uuid.UUID) -> ColumnElement[bool]:
 def on_device(device_id: uuid.UUID) -> ColumnElement[bool]:
     """Parked in the device, or riding it."""
     return or_(Session.storage_device_id == device_id, Session.rental_device_id == device_id)
+
+
+def _ordered_list(
+    dialect: str,
+    source: FromClause,
+    value: _Column,
+    sqlite_list: JsonList,
+    where: ColumnElement[bool],
+    order: tuple[_Column, ...],
+) -> ScalarSelect[Any]:
+    """``value`` of the ``source`` rows matching ``where``, in ``order``, as one list per row."""
+    if dialect == "postgresql":
+        # asyncpg decodes arrays to lists itself; NullType spares a pass over every item.
+        aggregate = func.coalesce(func.array_agg(aggregate_order_by(value, *order)), _EMPTY_ARRAY)
+        return select(type_coerce(aggregate, NullType())).where(where).scalar_subquery()
+    # SQLite has no ordered aggregates before 3.44: aggregate an ordered sub-select.
+    items = (
+        select(value.label("item"))
+        .where(where)
+        .order_by(*order)
+        .correlate_except(source)
+        .subquery()
+    )
+    return select(type_coerce(func.json_group_array(items.c.item), sqlite_list)).scalar_subquery()
+
+
+def session_aggregates(dialect: str, session_id: _Column) -> list[Any]:
+    """Per session, in the statement that lists it: its events and auxiliary devices.
+
+    ``event_names`` and ``event_times`` (oldest first, naive UTC) and
+    ``auxiliary_device_ids`` (sorted), as lists, so that a page and everything its REST
+    body shows come back in one statement.
+    """
+    events: FromClause = SessionEvent.__table__
+    devices: FromClause = AuxiliaryDevice.__table__
+    of_event = SessionEvent.session_id == session_id
+    event_order = (SessionEvent.timestamp, SessionEvent.id)
+    of_device = AuxiliaryDevice.session_id == session_id
+    return [
+        _ordered_list(
+            dialect, events, SessionEvent.name, _EVENT_NAMES, of_event, event_order
+        ).label("event_names"),
+        _ordered_list(
+            dialect,
+            events,
+            type_coerce(SessionEvent.timestamp, DateTime()),
+            _EVENT_TIMES,
+            of_event,
+            event_order,
+        ).label("event_times"),
+        _ordered_list(
+            dialect,
+            devices,
+            AuxiliaryDevice.device_id,
+            _DEVICE_IDS,
+            of_device,
+            (AuxiliaryDevice.device_id,),
+        ).label("auxiliary_device_ids"),
+    ]

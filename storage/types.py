@@ -1,9 +1,11 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect
+import orjson
+from sqlalchemy import DateTime, Dialect, Text
 from sqlalchemy.types import TypeDecorator
 
 
@@ -32,3 +34,24 @@ class TZDateTime(TypeDecorator[datetime]):
             return None
         result: datetime = value
         return result.replace(tzinfo=UTC)
+
+
+class JsonList(TypeDecorator[list[Any]]):
+    """A JSON array aggregated by the database (SQLite's ``json_group_array``), as a list.
+
+    Each item passes through ``item``, so that the values match what PostgreSQL's native
+    arrays hold (``datetime.fromisoformat`` for timestamps, ``uuid.UUID`` for ids).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, item: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.item = item
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[Any]:
+        """The decoded list; an empty aggregate is ``[]``."""
+        if value is None:
+            return []
+        return [self.item(item) for item in orjson.loads(value)]

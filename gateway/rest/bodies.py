@@ -1,139 +1,125 @@
-"""The documented v1 and v2 session bodies, built straight from session records.
+"""The documented v1 and v2 session bodies, rendered straight from stored rows.
 
 Every documented key is always present ("Null, if ..." means ``null``, never absent).
-Events and auxiliary devices come through the request's batching loaders, so a page of
-any size costs the same number of statements.
+A row carries the session's events and auxiliary devices (``resolvers.sessions.SessionRow``),
+so a page of any size is one statement, and rendering builds no objects in between:
+timestamps are stored as naive UTC and printed as they are.
 """
 
-import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from gateway.formats import format_timestamp
-from resolvers.context import RequestScope
+from resolvers.sessions import SessionRow
 from resolvers.uris import Uris
 from storage.enums import EventName
-from storage.records import DeviceRecord, EventRecord, Money, Rating, SessionRecord
+from storage.records import Money
 
 Body = dict[str, Any]
 
 # v1 predates pausing; its documented event names are these three only.
-V1_EVENT_NAMES = frozenset({EventName.BOOK, EventName.START, EventName.END})
+V1_EVENT_NAMES = frozenset({EventName.BOOK.value, EventName.START.value, EventName.END.value})
 
 
 def _timestamp(value: datetime | None) -> str | None:
-    return None if value is None else format_timestamp(value)
+    # Stored naive UTC: the same text as gateway.formats.format_timestamp of the aware value.
+    return None if value is None else value.isoformat() + "Z"
 
 
 def _ref(id_: uuid.UUID | None, uri: Callable[[uuid.UUID], str]) -> Body | None:
     return None if id_ is None else {"id": str(id_), "uri": uri(id_)}
 
 
-def _fee(fee: Money | None) -> Body | None:
+def _fee(minor: int | None, currency: str | None) -> Body | None:
+    if minor is None or currency is None:
+        return None
     # Positional notation always: str(Decimal) could print an exponent for some values.
-    return None if fee is None else {"currency": fee.currency, "value": format(fee.value, "f")}
+    return {"currency": currency, "value": format(Money.from_minor(minor, currency).value, "f")}
 
 
-def _rating(rating: Rating | None) -> Body | None:
+def _rating(rating: int | None, comment: str | None) -> Body | None:
     # The documentation types the score as a string.
-    return None if rating is None else {"rating": str(rating.rating), "comment": rating.comment}
+    return None if rating is None else {"rating": str(rating), "comment": comment}
 
 
-def _events(events: Sequence[EventRecord], names: frozenset[EventName] | None = None) -> list[Body]:
+def _events(row: SessionRow, names: frozenset[str] | None = None) -> list[Body]:
     return [
-        {"name": event.name.value, "timestamp": format_timestamp(event.timestamp)}
-        for event in events
-        if names is None or event.name in names
+        {"name": name, "timestamp": time.isoformat() + "Z"}
+        for name, time in zip(row.event_names, row.event_times, strict=True)
+        if names is None or name in names
     ]
 
 
-def _common(session: SessionRecord) -> Body:
+def _common(row: SessionRow) -> Body:
     """The keys v1 and v2 share, with identical renderings."""
     return {
-        "access_key_id": None if session.access_key_id is None else str(session.access_key_id),
-        "start_time": _timestamp(session.start_time),
-        "user_id": str(session.user_id),
-        "fee": _fee(session.fee),
-        "end_time": _timestamp(session.end_time),
-        "rating": _rating(session.rating),
-        "payment": None
-        if session.payment_status is None
-        else {"status": session.payment_status.value},
-        "id": str(session.id),
+        "access_key_id": None if row.access_key_id is None else str(row.access_key_id),
+        "start_time": _timestamp(row.start_time),
+        "user_id": str(row.user_id),
+        "fee": _fee(row.fee_minor, row.fee_currency),
+        "end_time": _timestamp(row.end_time),
+        "rating": _rating(row.rating, row.rating_comment),
+        "payment": None if row.payment_status is None else {"status": row.payment_status},
+        "id": str(row.id),
     }
 
 
-def v1_session(session: SessionRecord, events: Sequence[EventRecord], uris: Uris) -> Body:
+def v1_session(row: SessionRow, uris: Uris) -> Body:
     """A parking session in the deprecated v1 shape."""
     return {
-        **_common(session),
-        "uri": uris.session_v1(session.id),
-        "location": _ref(session.storage_location_id, uris.location),
-        "device": _ref(session.storage_device_id, uris.device),
-        "events": _events(events, V1_EVENT_NAMES),
+        **_common(row),
+        "uri": uris.session_v1(row.id),
+        "location": _ref(row.storage_location_id, uris.location),
+        "device": _ref(row.storage_device_id, uris.device),
+        "events": _events(row, V1_EVENT_NAMES),
     }
 
 
-def _storage(session: SessionRecord, uris: Uris) -> Body | None:
-    if session.storage_device_id is None:
+def _storage(row: SessionRow, uris: Uris) -> Body | None:
+    if row.storage_device_id is None:
         return None
     return {
-        "location": _ref(session.storage_location_id, uris.location),
-        "device": _ref(session.storage_device_id, uris.device),
+        "location": _ref(row.storage_location_id, uris.location),
+        "device": _ref(row.storage_device_id, uris.device),
     }
 
 
-def _travel(session: SessionRecord, uris: Uris) -> Body | None:
-    if session.rental_device_id is None:
+def _travel(row: SessionRow, uris: Uris) -> Body | None:
+    if row.rental_device_id is None:
         return None
     return {
-        "start_location": _ref(session.travel_start_location_id, uris.location),
-        "rental_device": _ref(session.rental_device_id, uris.device),
-        "seconds_paused": session.seconds_paused,
-        "battery_used": session.battery_used,
-        "rental_fleet": _ref(session.rental_fleet_id, uris.fleet),
-        "distance_travelled": session.distance_travelled,
-        "seconds_active": session.seconds_active,
-        "end_location": _ref(session.travel_end_location_id, uris.location),
+        "start_location": _ref(row.travel_start_location_id, uris.location),
+        "rental_device": _ref(row.rental_device_id, uris.device),
+        "seconds_paused": row.seconds_paused,
+        "battery_used": row.battery_used,
+        "rental_fleet": _ref(row.rental_fleet_id, uris.fleet),
+        "distance_travelled": row.distance_travelled,
+        "seconds_active": row.seconds_active,
+        "end_location": _ref(row.travel_end_location_id, uris.location),
     }
 
 
-def v2_session(
-    session: SessionRecord,
-    events: Sequence[EventRecord],
-    auxiliary_devices: Sequence[DeviceRecord],
-    uris: Uris,
-) -> Body:
+def v2_session(row: SessionRow, uris: Uris) -> Body:
     """A parking or rental session in the v2 shape."""
     return {
-        **_common(session),
-        "uri": uris.session_v2(session.user_id, session.id),
-        "storage": _storage(session, uris),
-        "travel": _travel(session, uris),
-        "booked_time": _timestamp(session.booked_time),
-        "booked_until_time": _timestamp(session.booked_until_time),
-        "auxiliary_devices": [_ref(device.id, uris.device) for device in auxiliary_devices],
-        "events": _events(events),
-        "status": session.status.value,
+        **_common(row),
+        "uri": uris.session_v2(row.user_id, row.id),
+        "storage": _storage(row, uris),
+        "travel": _travel(row, uris),
+        "booked_time": _timestamp(row.booked_time),
+        "booked_until_time": _timestamp(row.booked_until_time),
+        "auxiliary_devices": [_ref(id_, uris.device) for id_ in row.auxiliary_device_ids],
+        "events": _events(row),
+        "status": row.status,
     }
 
 
-async def v1_sessions(
-    scope: RequestScope, sessions: Sequence[SessionRecord], uris: Uris
-) -> list[Body]:
-    """v1 bodies for sessions, their events loaded in one batch."""
-    events = await scope.loaders.events.load_many([s.id for s in sessions])
-    return [v1_session(s, e, uris) for s, e in zip(sessions, events, strict=True)]
+def v1_sessions(rows: Iterable[SessionRow], uris: Uris) -> list[Body]:
+    """v1 bodies for rows."""
+    return [v1_session(row, uris) for row in rows]
 
 
-async def v2_sessions(
-    scope: RequestScope, sessions: Sequence[SessionRecord], uris: Uris
-) -> list[Body]:
-    """v2 bodies for sessions, their events and auxiliary devices loaded in one batch each."""
-    ids = [s.id for s in sessions]
-    events, devices = await asyncio.gather(
-        scope.loaders.events.load_many(ids), scope.loaders.auxiliary_devices.load_many(ids)
-    )
-    return [v2_session(s, e, d, uris) for s, e, d in zip(sessions, events, devices, strict=True)]
+def v2_sessions(rows: Iterable[SessionRow], uris: Uris) -> list[Body]:
+    """v2 bodies for rows."""
+    return [v2_session(row, uris) for row in rows]

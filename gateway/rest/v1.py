@@ -13,15 +13,14 @@ from gateway.responses import JSONResponse
 from gateway.rest.bodies import v1_session, v1_sessions
 from gateway.rest.context import request_uri, uris_of
 from gateway.rest.params import NO_PARAMS, Query, path_uuid
-from resolvers.context import RequestScope
 from resolvers.sessions import (
     SessionFilter,
-    device_parking_session,
-    get_parking_session,
-    list_sessions_by_page_number,
+    SessionRow,
+    device_parking_session_row,
+    get_parking_session_row,
+    list_session_rows_by_page_number,
 )
 from storage.enums import SessionKind, SessionStatus
-from storage.records import SessionRecord
 
 # RFC 9745 prefers a date; no deprecation date was ever published, so the flag form stays.
 DEPRECATION = "true"
@@ -92,9 +91,8 @@ async def list_parking_sessions(request: Request) -> Response:
     page = query.integer("page", default=1, minimum=1, maximum=MAX_PAGE)
     page_size = query.integer("page_size", default=100, minimum=1, maximum=MAX_PAGE_SIZE)
     scope = await request_scope(request)
-    sessions = await list_sessions_by_page_number(scope, session_filter, page, page_size)
-    data = await v1_sessions(scope, sessions, uris_of(request))
-    return JSONResponse({"data": data, "uri": request_uri(request)})
+    rows = await list_session_rows_by_page_number(scope, session_filter, page, page_size)
+    return JSONResponse({"data": v1_sessions(rows, uris_of(request)), "uri": request_uri(request)})
 
 
 async def get_device_session(request: Request) -> Response:
@@ -102,8 +100,7 @@ async def get_device_session(request: Request) -> Response:
     session_id = path_uuid(request, "session_id")
     Query(request, NO_PARAMS)
     scope = await request_scope(request)
-    session = await get_parking_session(scope, session_id)
-    return await _one_session(request, scope, session)
+    return _one_session(request, await get_parking_session_row(scope, session_id))
 
 
 async def get_session_of_device(request: Request) -> Response:
@@ -111,15 +108,13 @@ async def get_session_of_device(request: Request) -> Response:
     device_id = path_uuid(request, "device_id")
     Query(request, NO_PARAMS)
     scope = await request_scope(request)
-    session = await device_parking_session(scope, device_id)
-    return await _one_session(request, scope, session)
+    return _one_session(request, await device_parking_session_row(scope, device_id))
 
 
-async def _one_session(request: Request, scope: RequestScope, session: SessionRecord) -> Response:
+def _one_session(request: Request, row: SessionRow) -> Response:
     uris = uris_of(request)
-    events = await scope.loaders.events.load(session.id)
-    link = successor_link(uris.session_v2(session.user_id, session.id))
-    return JSONResponse(v1_session(session, events, uris), headers={"Link": link})
+    link = successor_link(uris.session_v2(row.user_id, row.id))
+    return JSONResponse(v1_session(row, uris), headers={"Link": link})
 
 
 def v1_routes() -> list[Route]:

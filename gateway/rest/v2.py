@@ -6,10 +6,10 @@ from starlette.routing import Route
 
 from gateway.auth import request_scope
 from gateway.responses import JSONResponse
-from gateway.rest.bodies import v2_sessions
+from gateway.rest.bodies import v2_session, v2_sessions
 from gateway.rest.context import request_uri, uris_of
 from gateway.rest.params import NO_PARAMS, Query, path_uuid
-from resolvers.sessions import SessionFilter, get_user_session, list_sessions
+from resolvers.sessions import SessionFilter, get_user_session_row, list_session_rows
 from storage.enums import SessionStatus
 
 LIST_PARAMS = frozenset(
@@ -34,10 +34,10 @@ async def list_all_sessions(request: Request) -> Response:
     limit = query.integer("limit", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT)
     token = query.text("pagination_token")
     scope = await request_scope(request)
-    page = await list_sessions(
+    page = await list_session_rows(
         scope, session_filter, first=limit, after=token, max_page_size=MAX_LIMIT
     )
-    data = await v2_sessions(scope, page.sessions, uris_of(request))
+    data = v2_sessions(page.rows, uris_of(request))
     next_token = page.end_cursor(scope) if page.has_next_page else None
     return JSONResponse({"pagination_token": next_token, "data": data, "uri": request_uri(request)})
 
@@ -48,9 +48,8 @@ async def get_session_of_user(request: Request) -> Response:
     session_id = path_uuid(request, "session_id")
     Query(request, NO_PARAMS)
     scope = await request_scope(request)
-    session = await get_user_session(scope, user_id, session_id)
-    (body,) = await v2_sessions(scope, [session], uris_of(request))
-    return JSONResponse(body)
+    row = await get_user_session_row(scope, user_id, session_id)
+    return JSONResponse(v2_session(row, uris_of(request)))
 
 
 def v2_routes() -> list[Route]:

@@ -102,3 +102,25 @@ async def test_a_write_during_an_outage_is_not_half_applied(outage):
     node = next(n for n in body["data"]["sessions"]["nodes"] if n["uuid"] == str(active))
     assert node == {"uuid": str(active), "status": "ACTIVE", "events": [{"name": "START"}]}
     assert uuid.UUID(node["uuid"]) == active
+
+
+async def test_connections_dropped_while_idle_cost_no_request(outage):
+    """The pool does not ping on checkout: reads retry once, writes check their connection."""
+    proxy, client, tokens = outage
+    headers = auth(tokens["admin"])
+    warm = [client.get(LIST, headers=headers) for _ in range(4)]
+    assert {r.status_code for r in await asyncio.gather(*warm)} == {200}
+    await proxy.cut()  # every pooled connection is dropped while nobody asks anything
+    await proxy.restore()
+
+    assert (await client.get(LIST, headers=headers)).status_code == 200
+    assert (await client.post("/graphql", json=QUERY, headers=headers)).json()["data"]
+    await proxy.cut()
+    await proxy.restore()
+    active = SESSIONS[1].id
+    mutation = (
+        f'mutation {{ endSession(sessionId: "{active}") '
+        "{ __typename ... on Session { status } } }"
+    )
+    body = (await client.post("/graphql", json={"query": mutation}, headers=headers)).json()
+    assert body["data"] == {"endSession": {"__typename": "Session", "status": "ENDED"}}

@@ -177,8 +177,8 @@ async def test_a_fault_is_an_envelope_without_its_details(
     async def broken(*_args, **_kwargs):
         raise fault
 
-    monkeypatch.setattr(v1, "list_sessions_by_page_number", broken)
-    monkeypatch.setattr(v2, "list_sessions", broken)
+    monkeypatch.setattr(v1, "list_session_rows_by_page_number", broken)
+    monkeypatch.setattr(v2, "list_session_rows", broken)
     for url in (V1_LIST, V2_LIST):
         response = await rest.get(url, tokens["admin"])
         assert_envelope(response, status, code)
