@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, select, union_all
+from sqlalchemy import ColumnElement, Select, case, select, union_all
 
 from loaders.base import fetch_rows
 from loaders.sessions import NestedPageKey, Parent
@@ -17,7 +17,7 @@ from storage.enums import SessionKind, SessionStatus
 from storage.models import Session
 from storage.queries import (
     SESSION_COLUMNS,
-    STORED_SESSION_COLUMNS,
+    SESSION_ROW_COLUMNS,
     after_position,
     at_location,
     before_position,
@@ -29,11 +29,7 @@ from storage.queries import (
     select_sessions,
     session_aggregates,
 )
-from storage.records import SessionRecord
-
-SessionRow = Row[Any]
-"""A session as stored, for renderers: ``STORED_SESSION_COLUMNS`` (timestamps naive UTC) plus
-``event_names``, ``event_times`` and ``auxiliary_device_ids`` (``session_aggregates``)."""
+from storage.records import SessionRecord, SessionRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +149,7 @@ def _newest_first_page(
 
     It selects every session column, or with ``stored`` what a ``SessionRow`` holds.
     """
-    columns: list[Any] = list(STORED_SESSION_COLUMNS if stored else SESSION_COLUMNS)
+    columns: list[Any] = list(SESSION_ROW_COLUMNS if stored else SESSION_COLUMNS)
     order = oldest_first() if backwards else newest_first()
     visible = request.principal.session_filter()
     branches = session_filter.branches()
@@ -210,7 +206,11 @@ def check_page_size(name: str, value: int | None, maximum: int) -> int:
 def _select_rows(request: RequestScope) -> Select[Any]:
     """SELECT what a ``SessionRow`` holds, from the sessions table."""
     aggregates = session_aggregates(request.engine.dialect.name, Session.id)
-    return select(*STORED_SESSION_COLUMNS, *aggregates)
+    return select(*SESSION_ROW_COLUMNS, *aggregates)
+
+
+async def _fetch_session_rows(request: RequestScope, statement: Select[Any]) -> list[SessionRow]:
+    return [SessionRow._make(row) for row in await fetch_rows(request.engine, statement)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +249,7 @@ async def list_session_rows(
         position = request.cursors.decode_position(after, scope)
         keyset.append(before_position(position.reference_time, position.id))
     page = _newest_first_page(request, session_filter, keyset, False, size + 1, stored=True)
-    rows = await fetch_rows(request.engine, page)
+    rows = await _fetch_session_rows(request, page)
     return SessionRowPage(rows[:size], len(rows) > size, scope)
 
 
@@ -306,7 +306,7 @@ async def list_session_rows_by_page_number(
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    return await fetch_rows(request.engine, statement)
+    return await _fetch_session_rows(request, statement)
 
 
 async def fetch_visible_session(
@@ -336,7 +336,7 @@ async def _session_row(
 ) -> SessionRow | None:
     """The visible session meeting ``conditions`` as a row with its aggregates, if any."""
     statement = _select_rows(request).where(request.principal.session_filter(), *conditions)
-    rows = await fetch_rows(request.engine, statement)
+    rows = await _fetch_session_rows(request, statement)
     return rows[0] if rows else None
 
 
@@ -378,7 +378,7 @@ async def device_parking_session_row(request: RequestScope, device_id: uuid.UUID
         .order_by(current_first, *newest_first())
         .limit(1)
     )
-    rows = await fetch_rows(request.engine, statement)
+    rows = await _fetch_session_rows(request, statement)
     if not rows:
         raise NotFound(f"no parking session on device {device_id}")
     return rows[0]

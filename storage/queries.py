@@ -21,22 +21,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlalchemy.types import NullType
 
 from storage.models import AuxiliaryDevice, Session, SessionEvent
+from storage.records import SessionRow
 from storage.types import JsonList, TZDateTime
 
 SESSION_COLUMNS = tuple(Session.__table__.columns)
 
-# Every session column, but timestamps as stored (naive UTC) rather than made aware: for
-# renderers that print them straight away, sparing a conversion per value.
-STORED_SESSION_COLUMNS = tuple(
-    type_coerce(column, DateTime()).label(column.name)
-    if isinstance(column.type, TZDateTime)
-    else column
-    for column in SESSION_COLUMNS
-)
 
+def _as_stored(column: KeyedColumnElement[Any]) -> ColumnElement[Any]:
+    # A timestamp as stored (naive UTC), sparing the conversion to an aware value.
+    if isinstance(column.type, TZDateTime):
+        return type_coerce(column, DateTime()).label(column.name)
+    stored: ColumnElement[Any] = column
+    return stored
+
+
+_SESSIONS_TABLE = Session.__table__
+# The columns of a SessionRow, in its order; session_aggregates supplies the rest.
+SESSION_ROW_COLUMNS = tuple(
+    _as_stored(_SESSIONS_TABLE.c[name]) for name in SessionRow._fields if name in _SESSIONS_TABLE.c
+)
 _Column = ColumnElement[Any] | QueryableAttribute[Any]
 _EMPTY_ARRAY: ColumnElement[Any] = literal_column("'{}'")
 _EVENT_NAMES = JsonList(str)

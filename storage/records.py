@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
 
@@ -145,3 +145,41 @@ class SessionRecord:
             distance_travelled=row.distance_travelled,
             version=row.version,
         )
+
+
+class SessionRow(NamedTuple):
+    """A session as stored, with its events and auxiliary devices: what REST bodies print.
+
+    Unlike ``SessionRecord`` nothing is converted: timestamps are naive UTC, enums their
+    stored strings, money integer minor units. ``storage.queries.SESSION_ROW_COLUMNS``
+    selects exactly these fields, in this order, in one statement.
+    """
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    user_id: uuid.UUID
+    access_key_id: uuid.UUID | None
+    booked_time: datetime | None
+    booked_until_time: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    reference_time: datetime
+    fee_minor: int | None
+    fee_currency: str | None
+    payment_status: str | None
+    rating: int | None
+    rating_comment: str | None
+    storage_location_id: uuid.UUID | None
+    storage_device_id: uuid.UUID | None
+    travel_start_location_id: uuid.UUID | None
+    travel_end_location_id: uuid.UUID | None
+    rental_device_id: uuid.UUID | None
+    rental_fleet_id: uuid.UUID | None
+    seconds_active: int | None
+    seconds_paused: int | None
+    battery_used: float | None
+    distance_travelled: float | None
+    event_names: list[str]  # oldest first
+    event_times: list[datetime]  # naive UTC, in step with event_names
+    auxiliary_device_ids: list[uuid.UUID]  # sorted

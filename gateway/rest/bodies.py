@@ -1,7 +1,7 @@
 """The documented v1 and v2 session bodies, rendered straight from stored rows.
 
 Every documented key is always present ("Null, if ..." means ``null``, never absent).
-A row carries the session's events and auxiliary devices (``resolvers.sessions.SessionRow``),
+A row carries the session's events and auxiliary devices (``storage.records.SessionRow``),
 so a page of any size is one statement, and rendering builds no objects in between:
 timestamps are stored as naive UTC and printed as they are.
 """
@@ -11,10 +11,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from resolvers.sessions import SessionRow
 from resolvers.uris import Uris
 from storage.enums import EventName
-from storage.records import Money
+from storage.records import Money, SessionRow
 
 Body = dict[str, Any]
 

@@ -15,12 +15,12 @@ from gateway.rest.context import request_uri, uris_of
 from gateway.rest.params import NO_PARAMS, Query, path_uuid
 from resolvers.sessions import (
     SessionFilter,
-    SessionRow,
     device_parking_session_row,
     get_parking_session_row,
     list_session_rows_by_page_number,
 )
 from storage.enums import SessionKind, SessionStatus
+from storage.records import SessionRow
 
 # RFC 9745 prefers a date; no deprecation date was ever published, so the flag form stays.
 DEPRECATION = "true"

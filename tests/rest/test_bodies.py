@@ -2,33 +2,32 @@
 
 import uuid
 from datetime import datetime
-from types import SimpleNamespace
 
 import pytest
 
 from gateway.rest.bodies import v1_session, v2_session
 from resolvers.uris import Uris
 from storage.enums import EventName
+from storage.records import SessionRow
 
 # Rows hold timestamps as stored: naive UTC.
 T = datetime(2025, 1, 15, 12, 0)
 URIS = Uris("https://gateway.test/")
 
 
-def parking(**changes) -> SimpleNamespace:
-    """A stored parking row, shaped like resolvers.sessions.SessionRow."""
+def parking(**changes) -> SessionRow:
     values = dict(
         id=uuid.UUID(int=1), kind="parking", status="ended",
-        user_id=uuid.UUID(int=2), access_key_id=None, created_at=T, updated_at=T,
+        user_id=uuid.UUID(int=2), access_key_id=None,
         booked_time=None, booked_until_time=None, start_time=T, end_time=T, reference_time=T,
-        fee_minor=None, fee_currency=None, payment_id=None, payment_status=None, rating=None,
+        fee_minor=None, fee_currency=None, payment_status=None, rating=None,
         rating_comment=None, storage_location_id=uuid.UUID(int=3),
         storage_device_id=uuid.UUID(int=4), travel_start_location_id=None,
         travel_end_location_id=None, rental_device_id=None, rental_fleet_id=None,
         seconds_active=None, seconds_paused=None, battery_used=None, distance_travelled=None,
         event_names=[], event_times=[], auxiliary_device_ids=[],
     )  # fmt: skip
-    return SimpleNamespace(**{**values, **changes})
+    return SessionRow(**{**values, **changes})
 
 
 def test_v1_leaves_out_pause_and_resume_events():
