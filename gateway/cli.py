@@ -209,7 +209,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             "note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr
         )
     uvicorn.run(
-        "gateway.app:create_app",
+        "gateway.app:serving_app",
         factory=True,
         host=args.host,
         port=args.port,

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import fetch_rows
@@ -27,6 +27,17 @@ from storage.models import ApiToken
 TOKEN_PREFIX = "sgw_"  # noqa: S105 (a prefix, not a secret)
 _TOKEN_SHAPE = re.compile(r"sgw_[A-Za-z0-9_-]{43}")
 MAX_TOKEN_CHARS = 8192  # far above any real JWT; spares the decoder megabytes of junk
+
+
+# Built once: every request runs it.
+_TOKEN_BY_DIGEST = select(
+    ApiToken.id,
+    ApiToken.role,
+    ApiToken.user_id,
+    ApiToken.location_ids,
+    ApiToken.fleet_ids,
+    ApiToken.expires_at,
+).where(ApiToken.token_hash == bindparam("digest"))
 
 
 def hash_token(token: str) -> str:
@@ -77,15 +88,7 @@ async def authenticate(
         return await jwt.principal(token)
     if not _TOKEN_SHAPE.fullmatch(token):
         raise Unauthenticated("the bearer token is malformed")
-    statement = select(
-        ApiToken.id,
-        ApiToken.role,
-        ApiToken.user_id,
-        ApiToken.location_ids,
-        ApiToken.fleet_ids,
-        ApiToken.expires_at,
-    ).where(ApiToken.token_hash == hash_token(token))
-    rows = await fetch_rows(engine, statement)
+    rows = await fetch_rows(engine, _TOKEN_BY_DIGEST, {"digest": hash_token(token)})
     if not rows:
         raise Unauthenticated("the bearer token is not known")
     row = rows[0]

@@ -1,10 +1,12 @@
 """Who is asking, and which sessions they may see: the one place visibility is decided."""
 
 import uuid
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import BindParameter, ColumnElement, bindparam, false, or_, true
 
 from storage.enums import Role
 from storage.models import Session
@@ -27,19 +29,42 @@ class Principal:
         return self.expires_at is not None and self.expires_at <= datetime.now(UTC)
 
     def session_filter(self) -> ColumnElement[bool]:
-        """A SQL condition true exactly for the sessions this principal may see."""
+        """A SQL condition true exactly for the sessions this principal may see.
+
+        Its values are bound by name (``visibility_params``), so a statement built for one
+        principal serves every principal of the same ``visibility_shape``.
+        """
         if self.role is Role.ADMIN:
             return true()
         if self.role is Role.USER:
-            return Session.user_id == self.user_id if self.user_id else false()
+            if not self.user_id:
+                return false()
+            return Session.user_id == bindparam("visible_user_id", self.user_id)
         conditions: list[ColumnElement[bool]] = []
         if self.location_ids:
-            locations = sorted(self.location_ids)
+            locations: BindParameter[list[uuid.UUID]] = bindparam(
+                "visible_locations", sorted(self.location_ids), expanding=True
+            )
             conditions += [
                 Session.storage_location_id.in_(locations),
                 Session.travel_start_location_id.in_(locations),
                 Session.travel_end_location_id.in_(locations),
             ]
         if self.fleet_ids:
-            conditions.append(Session.rental_fleet_id.in_(sorted(self.fleet_ids)))
+            fleets: BindParameter[list[uuid.UUID]] = bindparam(
+                "visible_fleets", sorted(self.fleet_ids), expanding=True
+            )
+            conditions.append(Session.rental_fleet_id.in_(fleets))
         return or_(*conditions) if conditions else false()
+
+    def visibility_shape(self) -> Hashable:
+        """What the SQL of ``session_filter`` depends on, apart from its bound values."""
+        return (self.role, self.user_id is None, bool(self.location_ids), bool(self.fleet_ids))
+
+    def visibility_params(self) -> dict[str, Any]:
+        """The values ``session_filter`` binds."""
+        return {
+            "visible_user_id": self.user_id,
+            "visible_locations": sorted(self.location_ids),
+            "visible_fleets": sorted(self.fleet_ids),
+        }

@@ -1,12 +1,21 @@
 """Reading sessions: filtered keyset lists, single sessions, and the legacy v1 look-ups."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, select, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    select,
+    union_all,
+)
 
 from loaders.base import fetch_rows
 from loaders.sessions import NestedPageKey, Parent
@@ -21,6 +30,7 @@ from storage.queries import (
     after_position,
     at_location,
     before_position,
+    end_of_day,
     newest_first,
     oldest_first,
     on_device,
@@ -28,6 +38,7 @@ from storage.queries import (
     reference_on_or_before,
     select_sessions,
     session_aggregates,
+    start_of_day,
 )
 from storage.records import SessionRecord, SessionRow
 
@@ -59,18 +70,45 @@ class SessionFilter:
             self.fleet_id,
             sorted(self.statuses),
             sorted(self.kinds),
-            self.from_date,
+            self.from_date is None,
             self.to_date,
         )
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """The filter as SQL conditions."""
+        """The filter as SQL conditions, its ids and times bound by name (``params``)."""
         conditions = self._plain_conditions()
         if self.location_id:
-            conditions.append(at_location(self.location_id))
+            conditions.append(at_location(_bound("location_id", self.location_id)))
         if self.device_id:
-            conditions.append(on_device(self.device_id))
+            conditions.append(on_device(_bound("device_id", self.device_id)))
         return conditions
+
+    def shape(self) -> Hashable:
+        """What the SQL of ``conditions`` and ``branches`` depends on, apart from ``params``."""
+        return (
+            self.user_id is None,
+            self.location_id is None,
+            self.device_id is None,
+            self.fleet_id is None,
+            self.statuses,
+            self.kinds,
+            self.from_date is None,
+            self.to_date is None,
+            self.to_date == date.max,
+        )
+
+    def params(self) -> dict[str, Any]:
+        """The values ``conditions`` and ``branches`` bind."""
+        return {
+            "filter_user_id": self.user_id,
+            "filter_location_id": self.location_id,
+            "filter_device_id": self.device_id,
+            "filter_fleet_id": self.fleet_id,
+            "from_time": start_of_day(self.from_date) if self.from_date else None,
+            "to_time": end_of_day(self.to_date)
+            if self.to_date and self.to_date < date.max
+            else None,
+        }
 
     def branches(self) -> list[list[ColumnElement[bool]]]:
         """The filter as disjoint AND-only branches whose union it is.
@@ -82,7 +120,7 @@ class SessionFilter:
         kinds = self.kinds
         options: list[list[list[ColumnElement[bool]]]] = []
         if self.location_id:
-            place = self.location_id
+            place = _bound("location_id", self.location_id)
             parked = [[Session.storage_location_id == place]]
             travelled = [
                 [Session.travel_start_location_id == place],
@@ -93,7 +131,7 @@ class SessionFilter:
             ]
             options.append(_for_kinds(kinds, parked, travelled))
         if self.device_id:
-            device = self.device_id
+            device = _bound("device_id", self.device_id)
             options.append(
                 _for_kinds(
                     kinds,
@@ -109,9 +147,9 @@ class SessionFilter:
     def _plain_conditions(self) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if self.user_id:
-            conditions.append(Session.user_id == self.user_id)
+            conditions.append(Session.user_id == _bound("user_id", self.user_id))
         if self.fleet_id:
-            conditions.append(Session.rental_fleet_id == self.fleet_id)
+            conditions.append(Session.rental_fleet_id == _bound("fleet_id", self.fleet_id))
         if self.statuses:
             conditions.append(Session.status.in_(sorted(self.statuses)))
         if self.kinds:
@@ -121,6 +159,10 @@ class SessionFilter:
         if self.to_date:
             conditions.append(reference_on_or_before(self.to_date))
         return conditions
+
+
+def _bound(name: str, id_: uuid.UUID) -> BindParameter[uuid.UUID]:
+    return bindparam(f"filter_{name}", id_, Session.id.type)
 
 
 def _for_kinds(
@@ -137,18 +179,69 @@ def _for_kinds(
     return chosen
 
 
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """A keyset page query: the statement (shared by every page of its shape) and its values."""
+
+    statement: Select[Any]
+    params: dict[str, Any]
+
+
+# Page statements by shape. Building one and computing SQLAlchemy's cache key for it
+# cost about half a millisecond, more than running it; the shapes are few.
+_PAGE_STATEMENTS: dict[Hashable, Select[Any]] = {}
+_LIMIT = bindparam("page_limit", type_=Integer)
+
+
 def _newest_first_page(
     request: RequestScope,
     session_filter: SessionFilter,
-    extra: list[ColumnElement[bool]],
+    *,
+    after: Position | None,
+    before: Position | None,
     backwards: bool,
     limit: int,
     stored: bool = False,
-) -> Select[Any]:
+) -> _Page:
     """One keyset-ordered page, as a UNION ALL of index-friendly branches if need be.
 
     It selects every session column, or with ``stored`` what a ``SessionRow`` holds.
     """
+    principal = request.principal
+    dialect = request.engine.dialect.name
+    shape = (
+        dialect,
+        stored,
+        backwards,
+        after is None,
+        before is None,
+        principal.visibility_shape(),
+        session_filter.shape(),
+    )
+    statement = _PAGE_STATEMENTS.get(shape)
+    if statement is None:
+        keyset = []
+        if after is not None:
+            keyset.append(before_position(after.reference_time, after.id, "after"))
+        if before is not None:
+            keyset.append(after_position(before.reference_time, before.id, "before"))
+        statement = _build_page(request, session_filter, keyset, backwards, stored)
+        _PAGE_STATEMENTS[shape] = statement
+    params = {**principal.visibility_params(), **session_filter.params(), "page_limit": limit}
+    for name, position in (("after", after), ("before", before)):
+        if position is not None:
+            params[f"{name}_time"] = position.reference_time
+            params[f"{name}_id"] = position.id
+    return _Page(statement, params)
+
+
+def _build_page(
+    request: RequestScope,
+    session_filter: SessionFilter,
+    keyset: list[ColumnElement[bool]],
+    backwards: bool,
+    stored: bool,
+) -> Select[Any]:
     columns: list[Any] = list(SESSION_ROW_COLUMNS if stored else SESSION_COLUMNS)
     order = oldest_first() if backwards else newest_first()
     visible = request.principal.session_filter()
@@ -160,16 +253,16 @@ def _newest_first_page(
     if len(branches) == 1:
         if stored:
             columns += session_aggregates(request.engine.dialect.name, Session.id)
-        return select(*columns).where(visible, *branches[0], *extra).order_by(*order).limit(limit)
+        return select(*columns).where(visible, *branches[0], *keyset).order_by(*order).limit(_LIMIT)
     parts = [
-        select(*columns).where(visible, *branch, *extra).order_by(*order).limit(limit).subquery()
+        select(*columns).where(visible, *branch, *keyset).order_by(*order).limit(_LIMIT).subquery()
         for branch in branches
     ]
     merged = union_all(*(select(part) for part in parts)).subquery()
     direction = "asc" if backwards else "desc"
     keys = [getattr(merged.c.reference_time, direction)(), getattr(merged.c.id, direction)()]
     aggregates = session_aggregates(request.engine.dialect.name, merged.c.id) if stored else []
-    return select(merged, *aggregates).order_by(*keys).limit(limit)
+    return select(merged, *aggregates).order_by(*keys).limit(_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +302,11 @@ def _select_rows(request: RequestScope) -> Select[Any]:
     return select(*SESSION_ROW_COLUMNS, *aggregates)
 
 
-async def _fetch_session_rows(request: RequestScope, statement: Select[Any]) -> list[SessionRow]:
-    return [SessionRow._make(row) for row in await fetch_rows(request.engine, statement)]
+async def _fetch_session_rows(
+    request: RequestScope, statement: Select[Any], params: dict[str, Any] | None = None
+) -> list[SessionRow]:
+    rows = await fetch_rows(request.engine, statement, params)
+    return [SessionRow._make(row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,12 +340,17 @@ async def list_session_rows(
     """
     scope = session_filter.scope()
     size = check_page_size("first", first, max_page_size)
-    keyset: list[ColumnElement[bool]] = []
-    if after is not None:
-        position = request.cursors.decode_position(after, scope)
-        keyset.append(before_position(position.reference_time, position.id))
-    page = _newest_first_page(request, session_filter, keyset, False, size + 1, stored=True)
-    rows = await _fetch_session_rows(request, page)
+    position = request.cursors.decode_position(after, scope) if after is not None else None
+    page = _newest_first_page(
+        request,
+        session_filter,
+        after=position,
+        before=None,
+        backwards=False,
+        limit=size + 1,
+        stored=True,
+    )
+    rows = await _fetch_session_rows(request, page.statement, page.params)
     return SessionRowPage(rows[:size], len(rows) > size, scope)
 
 
@@ -275,15 +376,15 @@ async def list_sessions(
     size = check_page_size(
         "last" if backwards else "first", last if backwards else first, max_page_size
     )
-    keyset: list[ColumnElement[bool]] = []
-    if after is not None:
-        position = request.cursors.decode_position(after, scope)
-        keyset.append(before_position(position.reference_time, position.id))
-    if before is not None:
-        position = request.cursors.decode_position(before, scope)
-        keyset.append(after_position(position.reference_time, position.id))
-    statement = _newest_first_page(request, session_filter, keyset, backwards, size + 1)
-    rows = await fetch_rows(request.engine, statement)
+    page = _newest_first_page(
+        request,
+        session_filter,
+        after=request.cursors.decode_position(after, scope) if after is not None else None,
+        before=request.cursors.decode_position(before, scope) if before is not None else None,
+        backwards=backwards,
+        limit=size + 1,
+    )
+    rows = await fetch_rows(request.engine, page.statement, page.params)
     sessions = [SessionRecord.from_row(row) for row in rows[:size]]
     more = len(rows) > size
     if backwards:

@@ -136,8 +136,10 @@ async def _begin_on_live_connection(engine: AsyncEngine) -> AsyncConnection:
 _ALIVE = text("SELECT 1")
 
 
-async def fetch_rows(engine: AsyncEngine, statement: Executable) -> Sequence[Row[Any]]:
-    """Run one read on its own short-lived connection.
+async def fetch_rows(
+    engine: AsyncEngine, statement: Executable, params: dict[str, Any] | None = None
+) -> Sequence[Row[Any]]:
+    """Run one read (with ``params`` for its named bind parameters) on a short-lived connection.
 
     Sibling GraphQL fields resolve concurrently, so each batch takes its own
     connection instead of sharing one session across tasks. A read is one statement
@@ -150,7 +152,7 @@ async def fetch_rows(engine: AsyncEngine, statement: Executable) -> Sequence[Row
             async with engine.connect() as connection:
                 if engine.dialect.name != "sqlite":  # SQLite begins before writes only
                     await connection.execution_options(isolation_level="AUTOCOMMIT")
-                result = await connection.execute(statement)
+                result = await connection.execute(statement, params)
                 return result.all()
         except DBAPIError as error:
             if attempt == 2 or not error.connection_invalidated:

@@ -5,12 +5,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     DateTime,
     FromClause,
     ScalarSelect,
     Select,
     UnaryExpression,
+    bindparam,
     func,
     literal,
     literal_column,
@@ -29,6 +31,8 @@ from storage.records import SessionRow
 from storage.types import JsonList, TZDateTime
 
 SESSION_COLUMNS = tuple(Session.__table__.columns)
+_TIME = Session.reference_time.type
+_ID = Session.id.type
 
 
 def _as_stored(column: KeyedColumnElement[Any]) -> ColumnElement[Any]:
@@ -66,18 +70,33 @@ def oldest_first() -> tuple[UnaryExpression[Any], ...]:
     return (Session.reference_time.asc(), Session.id.asc())
 
 
-def before_position(reference_time: datetime, id_: uuid.UUID) -> ColumnElement[bool]:
-    """Rows after the position in newest-first order (older ones)."""
-    return tuple_(Session.reference_time, Session.id) < tuple_(
-        literal(reference_time, Session.reference_time.type), literal(id_, Session.id.type)
-    )
+def _position(reference_time: datetime, id_: uuid.UUID, name: str | None) -> ColumnElement[Any]:
+    if name is None:
+        time, key = literal(reference_time, _TIME), literal(id_, _ID)
+    else:  # bound by name, for statements built once and run with new values
+        time, key = (
+            bindparam(f"{name}_time", reference_time, _TIME),
+            bindparam(f"{name}_id", id_, _ID),
+        )
+    position: ColumnElement[Any] = tuple_(time, key)
+    return position
 
 
-def after_position(reference_time: datetime, id_: uuid.UUID) -> ColumnElement[bool]:
-    """Rows before the position in newest-first order (newer ones)."""
-    return tuple_(Session.reference_time, Session.id) > tuple_(
-        literal(reference_time, Session.reference_time.type), literal(id_, Session.id.type)
-    )
+def before_position(
+    reference_time: datetime, id_: uuid.UUID, name: str | None = None
+) -> ColumnElement[bool]:
+    """Rows after the position in newest-first order (older ones).
+
+    With ``name`` the position is bound as ``<name>_time`` and ``<name>_id``.
+    """
+    return tuple_(Session.reference_time, Session.id) < _position(reference_time, id_, name)
+
+
+def after_position(
+    reference_time: datetime, id_: uuid.UUID, name: str | None = None
+) -> ColumnElement[bool]:
+    """Rows before the position in newest-first order (newer ones); ``name`` as above."""
+    return tuple_(Session.reference_time, Session.id) > _position(reference_time, id_, name)
 
 
 def start_of_day(day: date) -> datetime:
@@ -86,18 +105,23 @@ def start_of_day(day: date) -> datetime:
 
 
 def reference_on_or_after(day: date) -> ColumnElement[bool]:
-    """Reference time on ``day`` or later (UTC)."""
-    return Session.reference_time >= start_of_day(day)
+    """Reference time on ``day`` or later (UTC); bound as ``from_time``."""
+    return Session.reference_time >= bindparam("from_time", start_of_day(day), _TIME)
 
 
 def reference_on_or_before(day: date) -> ColumnElement[bool]:
-    """Reference time on ``day`` or earlier (UTC): the whole day is included."""
+    """Reference time on ``day`` or earlier (UTC), the whole day included; bound as ``to_time``."""
     if day == date.max:  # there is no next day to compare with; every time is on or before it
         return Session.reference_time.is_not(None)
-    return Session.reference_time < start_of_day(day + timedelta(days=1))
+    return Session.reference_time < bindparam("to_time", end_of_day(day), _TIME)
 
 
-def at_location(location_id: uuid.UUID) -> ColumnElement[bool]:
+def end_of_day(day: date) -> datetime:
+    """Midnight UTC at the end of ``day``."""
+    return start_of_day(day + timedelta(days=1))
+
+
+def at_location(location_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bool]:
     """Parking at the location, or a rental that started or ended there."""
     return or_(
         Session.storage_location_id == location_id,
@@ -106,7 +130,7 @@ def at_location(location_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-def on_device(device_id: uuid.UUID) -> ColumnElement[bool]:
+def on_device(device_id: uuid.UUID | BindParameter[uuid.UUID]) -> ColumnElement[bool]:
     """Parked in the device, or riding it."""
     return or_(Session.storage_device_id == device_id, Session.rental_device_id == device_id)
 

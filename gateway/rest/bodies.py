@@ -26,8 +26,11 @@ def _timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat() + "Z"
 
 
-def _ref(id_: uuid.UUID | None, uri: Callable[[uuid.UUID], str]) -> Body | None:
-    return None if id_ is None else {"id": str(id_), "uri": uri(id_)}
+def _ref(id_: uuid.UUID | None, uri: Callable[[str], str]) -> Body | None:
+    if id_ is None:
+        return None
+    text = str(id_)  # once: printing a UUID costs more than building the whole reference
+    return {"id": text, "uri": uri(text)}
 
 
 def _fee(minor: int | None, currency: str | None) -> Body | None:
@@ -50,25 +53,26 @@ def _events(row: SessionRow, names: frozenset[str] | None = None) -> list[Body]:
     ]
 
 
-def _common(row: SessionRow) -> Body:
+def _common(row: SessionRow, session_id: str, user_id: str) -> Body:
     """The keys v1 and v2 share, with identical renderings."""
     return {
         "access_key_id": None if row.access_key_id is None else str(row.access_key_id),
         "start_time": _timestamp(row.start_time),
-        "user_id": str(row.user_id),
+        "user_id": user_id,
         "fee": _fee(row.fee_minor, row.fee_currency),
         "end_time": _timestamp(row.end_time),
         "rating": _rating(row.rating, row.rating_comment),
         "payment": None if row.payment_status is None else {"status": row.payment_status},
-        "id": str(row.id),
+        "id": session_id,
     }
 
 
 def v1_session(row: SessionRow, uris: Uris) -> Body:
     """A parking session in the deprecated v1 shape."""
+    session_id = str(row.id)
     return {
-        **_common(row),
-        "uri": uris.session_v1(row.id),
+        **_common(row, session_id, str(row.user_id)),
+        "uri": uris.session_v1(session_id),
         "location": _ref(row.storage_location_id, uris.location),
         "device": _ref(row.storage_device_id, uris.device),
         "events": _events(row, V1_EVENT_NAMES),
@@ -101,9 +105,10 @@ def _travel(row: SessionRow, uris: Uris) -> Body | None:
 
 def v2_session(row: SessionRow, uris: Uris) -> Body:
     """A parking or rental session in the v2 shape."""
+    session_id, user_id = str(row.id), str(row.user_id)
     return {
-        **_common(row),
-        "uri": uris.session_v2(row.user_id, row.id),
+        **_common(row, session_id, user_id),
+        "uri": uris.session_v2(user_id, session_id),
         "storage": _storage(row, uris),
         "travel": _travel(row, uris),
         "booked_time": _timestamp(row.booked_time),

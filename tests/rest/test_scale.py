@@ -173,3 +173,24 @@ async def test_a_deep_v2_page_is_an_index_range_scan_without_offset(
             steps = " | ".join(str(row[-1]) for row in result)
             assert "USING INDEX" in steps or "USING COVERING INDEX" in steps, steps
             assert "TEMP B-TREE" not in steps, steps
+
+
+async def test_values_never_make_a_new_page_statement(history: History) -> None:
+    """Page statements are kept by shape; ids, times, positions and sizes are bound."""
+    from resolvers.sessions import _PAGE_STATEMENTS
+
+    async def dated_pages(limit: int, day: str) -> None:
+        url = f"/session/v2/sessions?limit={limit}&from={day}&to=2030-01-01"
+        page = await history.rest.ok(url, history.tokens["rider"])
+        assert len(page["data"]) == limit
+        token = page["pagination_token"]
+        following = await history.rest.ok(
+            f"{url}&pagination_token={token}", history.tokens["rider"]
+        )
+        assert {s["id"] for s in page["data"]}.isdisjoint(s["id"] for s in following["data"])
+
+    await dated_pages(1, "2020-01-01")
+    shapes = len(_PAGE_STATEMENTS)
+    await dated_pages(7, "2021-06-30")
+    await dated_pages(20, "2024-02-29")
+    assert len(_PAGE_STATEMENTS) == shapes
