@@ -70,7 +70,7 @@ class SessionFilter:
             self.fleet_id,
             sorted(self.statuses),
             sorted(self.kinds),
-            self.from_date is None,
+            self.from_date,
             self.to_date,
         )
 

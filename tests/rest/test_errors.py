@@ -186,3 +186,19 @@ async def test_a_fault_is_an_envelope_without_its_details(
         assert ("deprecation" in response.headers) is url.startswith("/session/v1")
         if status == 503:
             assert response.headers["retry-after"]
+
+
+@pytest.mark.parametrize(
+    ("query", "other_query"),
+    [
+        ("limit=1&from=2020-01-01", "limit=1&from=2020-01-02"),
+        ("limit=1&to=2030-01-01", "limit=1&to=2030-01-02"),
+        (f"limit=1&user_id={USER_A}", f"limit=1&user_id={uuid.UUID(int=7)}"),
+    ],
+)
+async def test_a_token_is_bound_to_the_filter_values_not_only_to_which_are_set(
+    rest, tokens, query, other_query
+):
+    token = await _token_of(rest, tokens["admin"], query)
+    response = await rest.get(f"{V2_LIST}?{other_query}&pagination_token={token}", tokens["admin"])
+    assert_envelope(response, 400, "INVALID_PAGINATION_TOKEN")
