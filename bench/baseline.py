@@ -10,8 +10,9 @@ that before it measures):
   with the same signed pagination token the gateway would hand out.
 
 Like the gateway it checks the bearer token against the database on every request
-(admin tokens only), uses the same list SQL filter, runs under uvicorn with uvloop and
-httptools, and renders with orjson. Unlike the gateway it has no GraphQL engine, no ORM,
+(admin tokens only), runs the gateway's list SQL (the location filter as a UNION ALL of
+index-friendly branches), runs under uvicorn with uvloop and httptools, and renders
+with orjson. Unlike the gateway it has no GraphQL engine, no ORM,
 and loads a page with its events in one statement. Run it with
 ``python -m uvicorn bench.baseline:create_app --factory``; it reads BASELINE_DATABASE_URL
 (a plain ``postgresql://`` DSN) and PUBLIC_BASE_URL.
@@ -49,10 +50,15 @@ SELECT s.id, s.kind, s.status, s.start_time, s.end_time, s.fee_minor, s.fee_curr
        l.name AS location_name, d.name AS device_name, d.kind AS device_kind,
        ev.names, ev.times
 FROM (
-    SELECT * FROM sessions
-    WHERE status = 'ended'
-      AND (storage_location_id = $1 OR travel_start_location_id = $1
-           OR travel_end_location_id = $1)
+    (SELECT * FROM sessions WHERE status = 'ended' AND storage_location_id = $1
+     ORDER BY reference_time DESC, id DESC LIMIT 50)
+    UNION ALL
+    (SELECT * FROM sessions WHERE status = 'ended' AND travel_start_location_id = $1
+     ORDER BY reference_time DESC, id DESC LIMIT 50)
+    UNION ALL
+    (SELECT * FROM sessions WHERE status = 'ended' AND travel_end_location_id = $1
+       AND travel_start_location_id IS DISTINCT FROM $1
+     ORDER BY reference_time DESC, id DESC LIMIT 50)
     ORDER BY reference_time DESC, id DESC
     LIMIT 50
 ) AS s

@@ -34,15 +34,26 @@ PEER_SQL = """
 CREATE SCHEMA IF NOT EXISTS bench_peer;
 -- The gateway's locationId filter: parked at the location, or a rental that started or
 -- ended there; newest reference time first, like every session list of the gateway.
-CREATE OR REPLACE FUNCTION bench_peer.sessions_at_location(location_id uuid, status text)
+-- Written as the gateway runs it on PostgreSQL: a UNION ALL of three branches that each
+-- walk one (column, reference time, id) index and stop after a page, so that every
+-- server asks the database for the same work. (The single OR of the three columns
+-- cannot use an index in this order and costs ~12 ms of database CPU per page.)
+DROP FUNCTION IF EXISTS bench_peer.sessions_at_location(uuid, text);
+CREATE OR REPLACE FUNCTION bench_peer.sessions_at_location(location_id uuid, status text, page int)
 RETURNS SETOF public.sessions LANGUAGE sql STABLE AS $$
-  SELECT * FROM public.sessions AS s
-  WHERE s.status = $2
-    AND (s.storage_location_id = $1 OR s.travel_start_location_id = $1
-         OR s.travel_end_location_id = $1)
+  SELECT * FROM (
+    (SELECT * FROM public.sessions WHERE status = $2 AND storage_location_id = $1
+     ORDER BY reference_time DESC, id DESC LIMIT $3)
+    UNION ALL
+    (SELECT * FROM public.sessions WHERE status = $2 AND travel_start_location_id = $1
+     ORDER BY reference_time DESC, id DESC LIMIT $3)
+    UNION ALL
+    (SELECT * FROM public.sessions WHERE status = $2 AND travel_end_location_id = $1
+       AND travel_start_location_id IS DISTINCT FROM $1
+     ORDER BY reference_time DESC, id DESC LIMIT $3)
+  ) AS s
   ORDER BY s.reference_time DESC, s.id DESC
-$$;
-"""
+$$;"""
 
 
 def cli(database_url: str, *args: str, capture: bool = False) -> str:

@@ -23,7 +23,7 @@ query FrontendList($location: UUID!) {
 # and enums as stored, the only differences in shape.
 FRONTEND_LIST_POSTGRAPHILE = """
 query FrontendList($location: UUID!) {
-  benchPeerSessionsAtLocation(locationId: $location, status: "ended", first: 50) {
+  benchPeerSessionsAtLocation(locationId: $location, status: "ended", page: 50, first: 50) {
     nodes {
       rowId status startTime endTime feeCurrency feeMinor
       locationByStorageLocationId { name }

@@ -175,9 +175,27 @@ class _Counter:
         self.cost = cost
         self.flattened: dict[tuple[int, ...], dict[str, list[FieldNode]]] = {}
         self.fragment_fields: dict[str, dict[str, list[FieldNode]]] = {}
+        self.counting: dict[tuple[int, ...], bool] = {}
+
+    def counts_below(self, selections: Sequence[SelectionNode]) -> bool:
+        """Whether any counted field is among or beneath ``selections``."""
+        memo_key = tuple(id(s) for s in selections)
+        known = self.counting.get(memo_key)
+        if known is None:
+            self.counting[memo_key] = False  # a fragment cycle is invalid; stop on it anyway
+            known = any(
+                id(node) in self.cost.counted
+                or (node.selection_set and self.counts_below(node.selection_set.selections))
+                for nodes in self.fields_by_key(selections).values()
+                for node in nodes
+            )
+            self.counting[memo_key] = known
+        return known
 
     def returned(self, selections: Sequence[SelectionNode], value: Any) -> int:
         """Nodes returned by counted fields under ``value``."""
+        if not self.counts_below(selections):
+            return 0  # e.g. the fields of each node of a page: nothing to walk
         if isinstance(value, list):
             return sum(self.returned(selections, item) for item in value)
         if not isinstance(value, dict):

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from gateway.graphql.connections import Connection, catalog_connection
 from gateway.graphql.context import Info
+from gateway.graphql.execution import GatewayExecutionContext
 from gateway.graphql.inputs import DeviceFilter, SessionFilter
 from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
@@ -113,6 +114,7 @@ def create_schema() -> strawberry.Schema:
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, batching_config={"max_operations": BATCH_CEILING}
         ),
+        execution_context_class=GatewayExecutionContext,
         # The limits come after the caches: they only set options the caches key on.
         extensions=[
             ParserCache,
