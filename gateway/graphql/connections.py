@@ -5,6 +5,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from gateway.graphql.context import Info
+from gateway.graphql.execution import context_only
 from resolvers import catalog as catalog_resolvers
 
 T = TypeVar("T")
@@ -30,6 +31,7 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
     @strawberry.field(description="The nodes of the page, without their cursors")
+    @context_only
     def nodes(self) -> list[T]:
         return [edge.node for edge in self.edges]
 

@@ -12,26 +12,56 @@ basic (no resolver, no permission classes, no field extensions) and whose type i
 scalar or enum is read with the field's own default resolver and serialized with its
 own GraphQL type, which is exactly what the ordinary path computes. Anything unusual
 (a null in a non-null field, a value its scalar refuses) goes through the ordinary path,
-which reports it as it always does. Every other field is executed as before.
+which reports it as it always does.
+
+Objects go one step further. When every field selected on an object can be read
+without awaiting (plain fields, and resolvers marked ``context_only`` whose values the
+page's look-ahead has already loaded), the whole object, with its nested objects and
+lists, is completed by a tight loop over a plan built once per selection. Anything the
+plan cannot finish synchronously (a value still loading, a null where the schema says
+non-null, a deferred fragment) abandons it for that object, which is then executed the
+ordinary way: the plan never produces an answer the ordinary path would not.
 """
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from types import FunctionType, SimpleNamespace
+from typing import Any, TypeVar, cast
 
 from graphql import (
+    GraphQLAbstractType,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLScalarType,
     Undefined,
     get_nullable_type,
     is_non_null_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def context_only(resolver: F) -> F:
+    """Mark a synchronous resolver that uses nothing of ``info`` but ``info.context``.
+
+    Such a resolver may be called by a completion plan with a stand-in ``info`` holding
+    only the context; it may return an awaitable when its value is not loaded yet.
+    """
+    resolver._context_only = True  # type: ignore[attr-defined]
+    return resolver
+
+
+class _Abandon(Exception):
+    """The plan cannot complete this object synchronously; the ordinary path will."""
+
 
 # Per object type: for each of its plain scalar fields, how to read and print it.
 _Leaf = tuple[Callable[[Any, str], Any], str, Callable[[Any], Any], bool]
@@ -60,8 +90,148 @@ def leaves_of(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
     return known[1]
 
 
+# A plan entry: (response key, kind, ...). Kinds: a plain scalar field, __typename, or a
+# field whose value is read synchronously and completed by its type.
+_LEAF, _TYPENAME, _VALUE = 0, 1, 2
+_Entry = tuple[Any, ...]
+
+
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, reading plain scalar fields without a resolver call."""
+    """Strawberry's execution context, with completion plans for synchronous selections."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per grouped field set of this operation (kept alive here, so ids stay unique).
+        self._plans: dict[int, tuple[GroupedFieldSet, list[_Entry] | None]] = {}
+        self._info_stub = SimpleNamespace(context=self.context_value)
+
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[_Entry] | None:
+        """How to complete ``grouped_field_set`` on ``parent_type`` synchronously, if at all."""
+        known = self._plans.get(id(grouped_field_set))
+        if known is None:
+            known = (grouped_field_set, self._build_plan(parent_type, grouped_field_set))
+            self._plans[id(grouped_field_set)] = known
+        return known[1]
+
+    def _build_plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[_Entry] | None:
+        leaves = leaves_of(parent_type)
+        plan: list[_Entry] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            name = field_details_list[0].node.name.value
+            if name == "__typename":
+                plan.append((response_name, _TYPENAME, parent_type.name))
+                continue
+            leaf = leaves.get(name)
+            if leaf is not None:
+                plan.append((response_name, _LEAF, *leaf))
+                continue
+            field = parent_type.fields.get(name)
+            getter = self._getter(field) if field is not None else None
+            if getter is None:
+                return None
+            plan.append((response_name, _VALUE, getter, field.type, field_details_list))
+        return plan
+
+    def _getter(self, field: GraphQLField) -> Callable[[Any], Any] | None:
+        """How to read a field's value without awaiting, or None if that is not known."""
+        definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(definition, StrawberryField) or definition.permission_classes:
+            return None
+        if definition.is_basic_field:
+            if not getattr(field.resolve, "_is_default", False):
+                return None
+            read, attribute = definition.default_resolver, definition.python_name
+            return lambda source: read(source, attribute)
+        resolver = definition.base_resolver
+        if resolver is None or definition.extensions or field.args:
+            return None
+        function = resolver.wrapped_func
+        if not isinstance(function, FunctionType) or not getattr(function, "_context_only", False):
+            return None
+        if resolver.info_parameter is None:
+            return function
+        stub, keyword = self._info_stub, resolver.info_parameter.name
+        return lambda source: function(source, **{keyword: stub})
+
+    def _run(self, plan: list[_Entry], source: Any) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for entry in plan:
+            kind = entry[1]
+            if kind == _LEAF:
+                _, _, read, attribute, serialize, non_null = entry
+                value = read(source, attribute)
+                if value is None:
+                    if non_null:
+                        raise _Abandon
+                    result[entry[0]] = None
+                    continue
+                result[entry[0]] = self._serialize(serialize, value)
+            elif kind == _TYPENAME:
+                result[entry[0]] = entry[2]
+            else:
+                _, _, getter, return_type, field_details_list = entry
+                try:
+                    value = getter(source)
+                except Exception as error:
+                    raise _Abandon from error
+                result[entry[0]] = self._complete(return_type, field_details_list, value)
+        return result
+
+    @staticmethod
+    def _serialize(serialize: Callable[[Any], Any], value: Any) -> Any:
+        try:
+            serialized = serialize(value)
+        except Exception as error:
+            raise _Abandon from error
+        if serialized is None or serialized is Undefined:
+            raise _Abandon
+        return serialized
+
+    def _complete(
+        self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList, value: Any
+    ) -> Any:
+        if isinstance(return_type, GraphQLNonNull):
+            if value is None:
+                raise _Abandon
+            return_type = return_type.of_type
+        elif value is None:
+            return None
+        if self.is_awaitable(value):
+            if isinstance(value, Coroutine):
+                value.close()  # not loaded yet: the ordinary path awaits a fresh one
+            raise _Abandon
+        if isinstance(return_type, GraphQLList):
+            if not isinstance(value, list | tuple):
+                raise _Abandon
+            item_type = return_type.of_type
+            return [self._complete(item_type, field_details_list, item) for item in value]
+        if isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
+            return self._serialize(return_type.serialize, value)
+        if isinstance(return_type, GraphQLAbstractType):
+            runtime_type = self._runtime_type(return_type, value)
+        else:
+            runtime_type = return_type
+            is_type_of = runtime_type.is_type_of
+            if is_type_of is not None and not is_type_of(value, cast("Any", None)):
+                raise _Abandon
+        grouped_field_set, deferred, _ = self.collect_subfields(runtime_type, field_details_list)
+        plan = None if deferred else self._plan(runtime_type, grouped_field_set)
+        if plan is None:
+            raise _Abandon
+        return self._run(plan, value)
+
+    def _runtime_type(self, abstract: GraphQLAbstractType, value: Any) -> GraphQLObjectType:
+        definition = getattr(type(value), "__strawberry_definition__", None)
+        runtime_type = self.schema.get_type(definition.name) if definition else None
+        if not isinstance(runtime_type, GraphQLObjectType):
+            raise _Abandon
+        if not self.schema.is_sub_type(abstract, runtime_type):
+            raise _Abandon
+        return runtime_type
 
     def execute_fields(
         self,
@@ -76,6 +246,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
+        plan = self._plan(parent_type, grouped_field_set)
+        if plan is not None:
+            try:
+                return self._run(plan, source_value)
+            except _Abandon:
+                pass  # the ordinary way below
         leaves = leaves_of(parent_type)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable

@@ -11,6 +11,7 @@ from strawberry import relay
 from gateway.graphql.connections import Connection, Edge, catalog_connection, page_connection
 from gateway.graphql.context import Info
 from gateway.graphql.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
+from gateway.graphql.execution import context_only
 from gateway.graphql.prefetch import prime_sessions, settled
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
@@ -185,6 +186,7 @@ class Device(relay.Node):
         return await _load_nodes(info.context.scope.loaders.device, node_ids, cls.from_record)
 
     @strawberry.field(description="Where a parking device sits; null for rental vehicles")
+    @context_only
     def location(self, info: Info) -> Location | None:
         if self.location_id is None:
             return None
@@ -192,6 +194,7 @@ class Device(relay.Node):
         return settled(loader, self.location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The fleet of a rental vehicle; null for parking devices")
+    @context_only
     def fleet(self, info: Info) -> Fleet | None:
         if self.fleet_id is None:
             return None
@@ -219,11 +222,13 @@ class StorageDetails:
     device_id: strawberry.Private[UUID]
 
     @strawberry.field
+    @context_only
     def location(self, info: Info) -> Location | None:
         loader = info.context.scope.loaders.location
         return settled(loader, self.location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
+    @context_only
     def device(self, info: Info) -> Device | None:
         loader = info.context.scope.loaders.device
         return settled(loader, self.device_id, Device.from_record)  # type: ignore[no-any-return]
@@ -243,6 +248,7 @@ class TravelDetails:
     rental_fleet_id: strawberry.Private[UUID]
 
     @strawberry.field
+    @context_only
     def start_location(self, info: Info) -> Location | None:
         if self.start_location_id is None:
             return None
@@ -250,6 +256,7 @@ class TravelDetails:
         return settled(loader, self.start_location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
+    @context_only
     def end_location(self, info: Info) -> Location | None:
         if self.end_location_id is None:
             return None
@@ -257,11 +264,13 @@ class TravelDetails:
         return settled(loader, self.end_location_id, Location.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
+    @context_only
     def rental_device(self, info: Info) -> Device | None:
         loader = info.context.scope.loaders.device
         return settled(loader, self.rental_device_id, Device.from_record)  # type: ignore[no-any-return]
 
     @strawberry.field
+    @context_only
     def rental_fleet(self, info: Info) -> Fleet | None:
         loader = info.context.scope.loaders.fleet
         return settled(loader, self.rental_fleet_id, Fleet.from_record)  # type: ignore[no-any-return]
@@ -345,6 +354,7 @@ class Session(relay.Node):
     @strawberry.field(
         description="Storage details of a parking session, travel details of a rental"
     )
+    @context_only
     def details(self) -> SessionDetails:
         record = self.record
         if record.kind is SessionKind.PARKING:
@@ -364,10 +374,12 @@ class Session(relay.Node):
         )
 
     @strawberry.field(description="Lifecycle events, oldest first")
+    @context_only
     def events(self, info: Info) -> list[SessionEvent]:
         return settled(info.context.scope.loaders.events, self.uuid, _events)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Devices used by the session besides its main one")
+    @context_only
     def auxiliary_devices(self, info: Info) -> list[Device]:
         loader = info.context.scope.loaders.auxiliary_devices
         return settled(loader, self.uuid, _devices)  # type: ignore[no-any-return]
