@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import BatchLoader, fetch_rows, in_key_order
@@ -28,6 +28,14 @@ class ByIdLoader(BatchLoader[uuid.UUID, R | None], Generic[R]):
 
     columns: ClassVar[tuple[Any, ...]]
     convert: Callable[[Any], Any]
+    statement: ClassVar[Select[Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Built once: the keys are bound (an expanding IN) on every run.
+        cls.statement = select(*cls.columns).where(
+            cls.columns[0].in_(bindparam("keys", expanding=True))
+        )
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__()
@@ -35,8 +43,7 @@ class ByIdLoader(BatchLoader[uuid.UUID, R | None], Generic[R]):
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[R | None]:
         """One SELECT for every key asked for in this tick."""
-        id_column = self.columns[0]
-        rows = await fetch_rows(self.engine, select(*self.columns).where(id_column.in_(keys)))
+        rows = await fetch_rows(self.engine, self.statement, {"keys": list(keys)})
         convert = type(self).convert
         return in_key_order(keys, {row[0]: convert(row) for row in rows})
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import BatchLoader, fetch_rows, grouped_in_key_order, in_key_order
@@ -43,14 +43,15 @@ class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
         super().__init__()
         self.engine = engine
 
+    statement = (
+        select(SessionEvent.session_id, SessionEvent.name, SessionEvent.timestamp)
+        .where(SessionEvent.session_id.in_(bindparam("keys", expanding=True)))
+        .order_by(SessionEvent.session_id, SessionEvent.timestamp, SessionEvent.id)
+    )
+
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[EventRecord]]:
         """One SELECT for the events of every session asked for in this tick."""
-        statement = (
-            select(SessionEvent.session_id, SessionEvent.name, SessionEvent.timestamp)
-            .where(SessionEvent.session_id.in_(keys))
-            .order_by(SessionEvent.session_id, SessionEvent.timestamp, SessionEvent.id)
-        )
-        rows = await fetch_rows(self.engine, statement)
+        rows = await fetch_rows(self.engine, self.statement, {"keys": list(keys)})
         pairs = ((row[0], EventRecord(EventName(row[1]), row[2])) for row in rows)
         return grouped_in_key_order(keys, pairs)
 
@@ -62,15 +63,16 @@ class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]
         super().__init__()
         self.engine = engine
 
+    statement = (
+        select(AuxiliaryDevice.session_id, *DEVICE_COLUMNS)
+        .join(Device, Device.id == AuxiliaryDevice.device_id)
+        .where(AuxiliaryDevice.session_id.in_(bindparam("keys", expanding=True)))
+        .order_by(AuxiliaryDevice.session_id, Device.id)
+    )
+
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[DeviceRecord]]:
         """One SELECT joining the auxiliary devices of every session asked for."""
-        statement = (
-            select(AuxiliaryDevice.session_id, *DEVICE_COLUMNS)
-            .join(Device, Device.id == AuxiliaryDevice.device_id)
-            .where(AuxiliaryDevice.session_id.in_(keys))
-            .order_by(AuxiliaryDevice.session_id, Device.id)
-        )
-        rows = await fetch_rows(self.engine, statement)
+        rows = await fetch_rows(self.engine, self.statement, {"keys": list(keys)})
         return grouped_in_key_order(keys, ((row.session_id, device_from_row(row)) for row in rows))
 
 

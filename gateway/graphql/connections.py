@@ -1,5 +1,7 @@
 """Relay-style connections: edges with cursors, the nodes, and where the list continues."""
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -21,7 +23,14 @@ class PageInfo:
 
 @strawberry.type(description="A node of a list with the cursor to continue after it")
 class Edge(Generic[T]):
-    cursor: str
+    encode_cursor: strawberry.Private[Callable[[], str]]
+
+    @strawberry.field
+    @context_only
+    def cursor(self) -> str:
+        # Signed on demand: most pages are read through `nodes`, without cursors.
+        return self.encode_cursor()
+
     node: T
 
 
@@ -40,8 +49,8 @@ def page_connection(edges: list[Edge[Any]], has_next: bool, has_previous: bool) 
     page_info = PageInfo(
         has_next_page=has_next,
         has_previous_page=has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=edges[0].encode_cursor() if edges else None,
+        end_cursor=edges[-1].encode_cursor() if edges else None,
     )
     return Connection(edges=edges, page_info=page_info)
 
@@ -51,6 +60,7 @@ def catalog_connection(
 ) -> Connection[Any]:
     scope = info.context.scope
     edges = [
-        Edge(cursor=page.cursor(scope, item), node=node.from_record(item)) for item in page.items
+        Edge(encode_cursor=partial(page.cursor, scope, item), node=node.from_record(item))
+        for item in page.items
     ]
     return page_connection(edges, page.has_next_page, page.has_previous_page)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -32,7 +33,8 @@ async def session_connection(
     await prime_sessions(info, page.sessions)
     scope = info.context.scope
     edges = [
-        Edge(cursor=page.cursor(scope, s), node=Session.from_record(s, info)) for s in page.sessions
+        Edge(encode_cursor=partial(page.cursor, scope, s), node=Session.from_record(s, info))
+        for s in page.sessions
     ]
     return page_connection(edges, page.has_next_page, page.has_previous_page)
 
