@@ -22,7 +22,7 @@ from loaders.sessions import NestedPageKey, Parent
 from resolvers.context import RequestScope
 from resolvers.cursors import Position, fingerprint
 from resolvers.errors import InvalidInput, NotFound
-from storage.enums import SessionKind, SessionStatus
+from storage.enums import DeviceKind, EventName, SessionKind, SessionStatus
 from storage.models import Session
 from storage.queries import (
     SESSION_COLUMNS,
@@ -36,11 +36,20 @@ from storage.queries import (
     on_device,
     reference_on_or_after,
     reference_on_or_before,
+    references_of,
     select_sessions,
     session_aggregates,
     start_of_day,
+    with_references,
 )
-from storage.records import SessionRecord, SessionRow
+from storage.records import (
+    DeviceRecord,
+    EventRecord,
+    FleetRecord,
+    LocationRecord,
+    SessionRecord,
+    SessionRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,16 +211,19 @@ def _newest_first_page(
     backwards: bool,
     limit: int,
     stored: bool = False,
+    include: frozenset[str] = frozenset(),
 ) -> _Page:
     """One keyset-ordered page, as a UNION ALL of index-friendly branches if need be.
 
-    It selects every session column, or with ``stored`` what a ``SessionRow`` holds.
+    It selects every session column, or with ``stored`` what a ``SessionRow`` holds;
+    ``include`` adds what each session refers to (see ``list_sessions``).
     """
     principal = request.principal
     dialect = request.engine.dialect.name
     shape = (
         dialect,
         stored,
+        include,
         backwards,
         after is None,
         before is None,
@@ -226,6 +238,8 @@ def _newest_first_page(
         if before is not None:
             keyset.append(after_position(before.reference_time, before.id, "before"))
         statement = _build_page(request, session_filter, keyset, backwards, stored)
+        if include:
+            statement = _with_related(request, statement, backwards, include)
         _PAGE_STATEMENTS[shape] = statement
     params = {**principal.visibility_params(), **session_filter.params(), "page_limit": limit}
     for name, position in (("after", after), ("before", before)):
@@ -273,6 +287,7 @@ class SessionPage:
     has_next_page: bool
     has_previous_page: bool
     scope: str
+    related: "Related | None" = None
 
     def cursor(self, request: RequestScope, session: SessionRecord) -> str:
         """The cursor after which the list continues past ``session``."""
@@ -307,6 +322,63 @@ async def _fetch_session_rows(
 ) -> list[SessionRow]:
     rows = await fetch_rows(request.engine, statement, params)
     return [SessionRow._make(row) for row in rows]
+
+
+def _with_related(
+    request: RequestScope, statement: Select[Any], backwards: bool, include: frozenset[str]
+) -> Select[Any]:
+    """A page statement with what its sessions refer to, in the same order."""
+    page = statement.subquery()
+    source: Any = page
+    columns: list[Any] = []
+    if "events" in include:
+        columns += session_aggregates(request.engine.dialect.name, page.c.id)[:2]
+    if "references" in include:
+        source, references = with_references(page)
+        columns += references
+    direction = "asc" if backwards else "desc"
+    keys = [getattr(page.c.reference_time, direction)(), getattr(page.c.id, direction)()]
+    return select(page, *columns).select_from(source).order_by(*keys)
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """What the sessions of a page refer to, fetched with the page (``list_sessions``)."""
+
+    events: dict[uuid.UUID, list[EventRecord]] | None = None
+    locations: dict[uuid.UUID, LocationRecord] | None = None
+    devices: dict[uuid.UUID, DeviceRecord] | None = None
+    fleets: dict[uuid.UUID, FleetRecord] | None = None
+
+    @classmethod
+    def of(cls, rows: Sequence[Any], include: frozenset[str]) -> "Related":
+        """Collect what the rows of a page statement ``_with_related`` built carry."""
+        events: dict[uuid.UUID, list[EventRecord]] | None = None
+        if "events" in include:
+            events = {
+                row.id: [
+                    EventRecord(EventName(name), time.replace(tzinfo=UTC))
+                    for name, time in zip(row.event_names, row.event_times, strict=True)
+                ]
+                for row in rows
+            }
+        if "references" not in include:
+            return cls(events)
+        locations: dict[uuid.UUID, LocationRecord] = {}
+        devices: dict[uuid.UUID, DeviceRecord] = {}
+        fleets: dict[uuid.UUID, FleetRecord] = {}
+        for row in rows:
+            for label, values in references_of(row).items():
+                if values is None:
+                    continue
+                if label.endswith("location"):
+                    locations[values[0]] = LocationRecord(*values)
+                elif label.endswith("device"):
+                    id_, kind, name, location_id, fleet_id = values
+                    devices[id_] = DeviceRecord(id_, DeviceKind(kind), name, location_id, fleet_id)
+                else:
+                    fleets[values[0]] = FleetRecord(*values)
+        return cls(events, locations, devices, fleets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,11 +435,14 @@ async def list_sessions(
     last: int | None = None,
     before: str | None = None,
     max_page_size: int = 100,
+    include: frozenset[str] = frozenset(),
 ) -> SessionPage:
     """A page of the visible sessions matching the filter, newest reference time first.
 
     Forward paging takes ``first``/``after``; backward paging ``last``/``before``. Both
     are keyset queries on (reference time, id): a deep page costs what the first does.
+    ``include`` fetches in the same statement each session's ``"events"`` and the
+    locations, devices and fleet it ``"references"``: the page's ``related``.
     """
     if last is not None and first is not None:
         raise InvalidInput("pass first or last, not both")
@@ -383,14 +458,16 @@ async def list_sessions(
         before=request.cursors.decode_position(before, scope) if before is not None else None,
         backwards=backwards,
         limit=size + 1,
+        include=include,
     )
-    rows = await fetch_rows(request.engine, page.statement, page.params)
+    rows = (await fetch_rows(request.engine, page.statement, page.params))[: size + 1]
     sessions = [SessionRecord.from_row(row) for row in rows[:size]]
+    related = Related.of(rows[:size], include) if include else None
     more = len(rows) > size
     if backwards:
         sessions.reverse()
-        return SessionPage(sessions, before is not None, more, scope)
-    return SessionPage(sessions, more, after is not None, scope)
+        return SessionPage(sessions, before is not None, more, scope, related)
+    return SessionPage(sessions, more, after is not None, scope, related)
 
 
 async def list_session_rows_by_page_number(

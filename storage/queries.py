@@ -11,6 +11,7 @@ from sqlalchemy import (
     FromClause,
     ScalarSelect,
     Select,
+    Subquery,
     UnaryExpression,
     bindparam,
     func,
@@ -26,7 +27,7 @@ from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlalchemy.types import NullType
 
-from storage.models import AuxiliaryDevice, Session, SessionEvent
+from storage.models import AuxiliaryDevice, Device, Fleet, Location, Session, SessionEvent
 from storage.records import SessionRow
 from storage.types import JsonList, TZDateTime
 
@@ -192,3 +193,43 @@ def session_aggregates(dialect: str, session_id: _Column) -> list[Any]:
             (AuxiliaryDevice.device_id,),
         ).label("auxiliary_device_ids"),
     ]
+
+
+# What a session refers to, for pages that bring it along:
+# (label, table, the session's column, the columns taken, in record order).
+_LOCATION = (Location.__table__, ("id", "name", "time_zone"))
+_DEVICE = (Device.__table__, ("id", "kind", "name", "location_id", "fleet_id"))
+_FLEET = (Fleet.__table__, ("id", "name"))
+_REFERENCES = (
+    ("storage_location", *_LOCATION[:1], "storage_location_id", _LOCATION[1]),
+    ("start_location", *_LOCATION[:1], "travel_start_location_id", _LOCATION[1]),
+    ("end_location", *_LOCATION[:1], "travel_end_location_id", _LOCATION[1]),
+    ("storage_device", *_DEVICE[:1], "storage_device_id", _DEVICE[1]),
+    ("rental_device", *_DEVICE[:1], "rental_device_id", _DEVICE[1]),
+    ("rental_fleet", *_FLEET[:1], "rental_fleet_id", _FLEET[1]),
+)
+
+
+def with_references(page: Subquery) -> tuple[FromClause, list[ColumnElement[Any]]]:
+    """``page`` joined to the locations, devices and fleet its sessions refer to.
+
+    Returns the joined FROM and its extra columns, labelled ``<label>__<column>`` with the
+    labels of ``references_of``; a reference a session lacks comes back as nulls.
+    """
+    joined: FromClause = page
+    columns: list[ColumnElement[Any]] = []
+    for label, table, column, names in _REFERENCES:
+        target = table.alias(label)
+        joined = joined.outerjoin(target, target.c.id == page.c[column])
+        columns += [target.c[name].label(f"{label}__{name}") for name in names]
+    return joined, columns
+
+
+def references_of(row: Any) -> dict[str, tuple[Any, ...] | None]:
+    """The referenced rows of one row of a ``with_references`` page, by label."""
+    mapping = row._mapping
+    found: dict[str, tuple[Any, ...] | None] = {}
+    for label, _, _, names in _REFERENCES:
+        values = tuple(mapping[f"{label}__{name}"] for name in names)
+        found[label] = values if values[0] is not None else None
+    return found

@@ -14,6 +14,7 @@ from strawberry.types.nodes import Selection
 
 from gateway.graphql.context import Info
 from loaders.base import MISSING, BatchLoader
+from resolvers.sessions import Related
 from storage.records import SessionRecord
 
 _LOCATION_FIELDS = frozenset({"location", "startLocation", "endLocation"})
@@ -45,16 +46,44 @@ def _present(ids: Iterable[Any]) -> list[Any]:
     return list({i for i in ids if i is not None})
 
 
-async def prime_sessions(info: Info, sessions: Sequence[SessionRecord]) -> None:
-    """Load the events, devices, locations and fleets the selection asks of ``sessions``."""
+def page_includes(info: Info) -> frozenset[str]:
+    """What a session list should fetch with its page for this selection (``list_sessions``)."""
+    names = _names(info.selected_fields, set())
+    include = set()
+    if "events" in names:
+        include.add("events")
+    if "details" in names and names & (_LOCATION_FIELDS | _DEVICE_FIELDS | {"rentalFleet"}):
+        include.add("references")
+    return frozenset(include)
+
+
+def _prime(loader: BatchLoader[Any, Any], values: dict[Any, Any]) -> None:
+    for key, value in values.items():
+        loader.prime(key, value)
+
+
+async def prime_sessions(
+    info: Info, sessions: Sequence[SessionRecord], related: Related | None = None
+) -> None:
+    """Load the events, devices, locations and fleets the selection asks of ``sessions``.
+
+    What the page brought along (``related``) goes straight into the loaders.
+    """
     if not sessions:
         return
     names = _names(info.selected_fields, set())
     loaders = info.context.scope.loaders
     ids = [s.id for s in sessions]
     jobs: list[Awaitable[Any]] = []
-    if "events" in names:
+    if related is not None and related.events is not None:
+        _prime(loaders.events, related.events)
+    elif "events" in names:
         jobs.append(loaders.events.load_many(ids))
+    if related is not None and related.locations is not None:
+        _prime(loaders.location, related.locations)
+        _prime(loaders.device, related.devices or {})
+        _prime(loaders.fleet, related.fleets or {})
+        names -= _LOCATION_FIELDS | _DEVICE_FIELDS | {"rentalFleet"}
     if "auxiliaryDevices" in names:
         jobs.append(loaders.auxiliary_devices.load_many(ids))
     if "details" in names:

@@ -15,6 +15,7 @@ from gateway.graphql.inputs import DeviceFilter, SessionFilter
 from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
 from gateway.graphql.observability import OperationMetrics
+from gateway.graphql.prefetch import page_includes
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.sockets import FreshScopePerOperation
 from gateway.graphql.subscriptions import Subscription
@@ -63,6 +64,7 @@ class Query:
             after=after,
             last=last,
             before=before,
+            include=page_includes(info),
         )
         return await session_connection(info, page)
 

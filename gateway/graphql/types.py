@@ -30,7 +30,7 @@ async def session_connection(
     info: Info, page: session_resolvers.SessionPage
 ) -> "Connection[Session]":
     """A GraphQL connection of a page of session records, its nested look-ups primed."""
-    await prime_sessions(info, page.sessions)
+    await prime_sessions(info, page.sessions, page.related)
     scope = info.context.scope
     edges = [
         Edge(encode_cursor=partial(page.cursor, scope, s), node=Session.from_record(s, info))

@@ -72,3 +72,31 @@ async def test_device_lists_under_locations_and_fleets_are_batched(bulk):
     assert len(result["locations"]["nodes"]) > 1
     assert all(len(n["devices"]["nodes"]) <= 3 for n in result["locations"]["nodes"])
     assert one == several, f"{one} statements for 1 parent, {several} for several"
+
+
+_SESSION_FIELDS = """
+  id uuid status startTime endTime fee { currency value }
+  details {
+    ... on StorageDetails { location { name timeZone } device { uuid name kind } }
+    ... on TravelDetails {
+      startLocation { name } endLocation { name } rentalDevice { name } rentalFleet { name }
+    }
+  }
+  events { name timestamp }
+"""
+FRONTEND = (
+    f"""query($first: Int) {{ sessions(first: $first) {{ nodes {{ {_SESSION_FIELDS} }} }} }}"""
+)
+BY_ID = (
+    f"""query($ids: [ID!]!) {{ nodes(ids: $ids) {{ ... on Session {{ {_SESSION_FIELDS} }} }} }}"""
+)
+
+
+async def test_a_page_brings_its_events_and_references_in_its_own_statement(bulk):
+    count, result = await statements_for(bulk, FRONTEND, 100)
+    assert count == 2, "the token look-up and the page, nothing per relation"
+    nodes = result["sessions"]["nodes"]
+    assert {bool(n["details"].get("rentalFleet")) for n in nodes} == {True, False}
+    # The same sessions through the loaders, one look-up per relation, read the same.
+    by_id = await data(bulk.client, bulk.admin_token, BY_ID, ids=[n["id"] for n in nodes])
+    assert by_id["nodes"] == nodes
