@@ -259,11 +259,9 @@ def _build_page(
     columns: list[Any] = list(SESSION_ROW_COLUMNS if stored else SESSION_COLUMNS)
     order = oldest_first() if backwards else newest_first()
     visible = request.principal.session_filter()
+    # One branch per index that can serve the filter in list order (see branches): on a
+    # location's page PostgreSQL goes from ~8 ms to ~1 ms of CPU, SQLite from ~9 to 0.3 ms.
     branches = session_filter.branches()
-    if request.engine.dialect.name == "sqlite":
-        # SQLite runs the ORs well and the UNION ALL badly (measured: 150 ms vs 30 ms of
-        # CPU for a location's page), so it keeps the single statement.
-        branches = [session_filter.conditions()]
     if len(branches) == 1:
         if stored:
             columns += session_aggregates(request.engine.dialect.name, Session.id)
