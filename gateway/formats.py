@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix; microseconds only when there are any."""
+    if value.tzinfo is UTC:  # what the database hands back: print it, drop "+00:00"
+        return value.isoformat()[:-6] + "Z"
     return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 

@@ -36,7 +36,7 @@ from storage.queries import (
     on_device,
     reference_on_or_after,
     reference_on_or_before,
-    references_of,
+    reference_slices,
     select_sessions,
     session_aggregates,
     start_of_day,
@@ -365,9 +365,11 @@ class Related:
         locations: dict[uuid.UUID, LocationRecord] = {}
         devices: dict[uuid.UUID, DeviceRecord] = {}
         fleets: dict[uuid.UUID, FleetRecord] = {}
+        slices = reference_slices(rows[0]._fields) if rows else []
         for row in rows:
-            for label, values in references_of(row).items():
-                if values is None:
+            for label, start, stop in slices:
+                values = row[start:stop]
+                if values[0] is None:
                     continue
                 if label.endswith("location"):
                     locations[values[0]] = LocationRecord(*values)

@@ -1,6 +1,7 @@
 """Reusable pieces of session queries: columns, filters, newest-first order and keysets."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -225,11 +226,14 @@ def with_references(page: Subquery) -> tuple[FromClause, list[ColumnElement[Any]
     return joined, columns
 
 
-def references_of(row: Any) -> dict[str, tuple[Any, ...] | None]:
-    """The referenced rows of one row of a ``with_references`` page, by label."""
-    mapping = row._mapping
-    found: dict[str, tuple[Any, ...] | None] = {}
+def reference_slices(fields: Sequence[str]) -> list[tuple[str, int, int]]:
+    """Where each reference sits in the rows of a ``with_references`` page with ``fields``.
+
+    ``(label, start, stop)``: ``row[start:stop]`` is the referenced row, in record order,
+    all nulls where the session has no such reference.
+    """
+    slices = []
     for label, _, _, names in _REFERENCES:
-        values = tuple(mapping[f"{label}__{name}"] for name in names)
-        found[label] = values if values[0] is not None else None
-    return found
+        start = list(fields).index(f"{label}__{names[0]}")
+        slices.append((label, start, start + len(names)))
+    return slices

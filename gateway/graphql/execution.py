@@ -78,7 +78,28 @@ def _leaf(field: GraphQLField) -> _Leaf | None:
     if not isinstance(named, GraphQLScalarType | GraphQLEnumType):
         return None
     read = definition.default_resolver
-    return read, definition.python_name, named.serialize, is_non_null_type(field.type)
+    return read, definition.python_name, _serializer(named), is_non_null_type(field.type)
+
+
+def _serializer(named: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """``named.serialize``, with Strawberry's enums looked up instead of searched."""
+    wrapped = getattr(named, "wrapped_cls", None)
+    if not isinstance(named, GraphQLEnumType) or wrapped is None:
+        return named.serialize
+    # Strawberry's enum type compares the member's value with each value in turn.
+    names: dict[Any, str] = {}
+    for name, value in named.values.items():
+        names.setdefault(value.value, name)
+    serialize = named.serialize
+
+    def serialize_member(member: Any) -> Any:
+        if isinstance(member, wrapped):
+            name = names.get(member.value)
+            if name is not None:
+                return name
+        return serialize(member)
+
+    return serialize_member
 
 
 def leaves_of(parent_type: GraphQLObjectType) -> dict[str, _Leaf]:
@@ -158,6 +179,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return lambda source: function(source, **{keyword: stub})
 
     def _run(self, plan: list[_Entry], source: Any) -> dict[str, Any]:
+        """The object's answer; any exception means: abandon (``execute_fields`` catches)."""
         result: dict[str, Any] = {}
         for entry in plan:
             kind = entry[1]
@@ -169,16 +191,15 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         raise _Abandon
                     result[entry[0]] = None
                     continue
-                result[entry[0]] = self._serialize(serialize, value)
+                serialized = serialize(value)
+                if serialized is None or serialized is Undefined:
+                    raise _Abandon
+                result[entry[0]] = serialized
             elif kind == _TYPENAME:
                 result[entry[0]] = entry[2]
             else:
                 _, _, getter, return_type, field_details_list = entry
-                try:
-                    value = getter(source)
-                except Exception as error:
-                    raise _Abandon from error
-                result[entry[0]] = self._complete(return_type, field_details_list, value)
+                result[entry[0]] = self._complete(return_type, field_details_list, getter(source))
         return result
 
     @staticmethod
@@ -250,8 +271,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if plan is not None:
             try:
                 return self._run(plan, source_value)
-            except _Abandon:
-                pass  # the ordinary way below
+            except Exception:  # noqa: S110 (_Abandon, or an error the ordinary way reports)
+                pass
         leaves = leaves_of(parent_type)
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
