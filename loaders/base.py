@@ -1,6 +1,7 @@
 """What every loader shares: a short connection per batch, results in key order."""
 
-from collections.abc import Hashable, Iterable
+from asyncio import Future
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
@@ -41,12 +42,29 @@ class BatchLoader(DataLoader[K, V]):
 
     def __init__(self) -> None:
         self.settled: dict[Any, Any] = {}
+        self.known: dict[Any, Any] = {}
         super().__init__(max_batch_size=MAX_BATCH_SIZE, cache_map=self.settled)
+
+    def prime_values(self, values: Mapping[K, V]) -> None:
+        """Know ``values`` without loading them (and without a future each, until asked)."""
+        for key, value in values.items():
+            self.known.setdefault(key, value)
+
+    def load(self, key: K) -> "Future[V]":
+        """The value for ``key``: known already, or loaded in this tick's batch."""
+        if key in self.known:
+            future: Future[V] = self.loop.create_future()
+            future.set_result(self.known[key])
+            return future
+        return super().load(key)
 
     def peek(self, key: K) -> V:
         """The loaded value for ``key``, or ``MISSING`` if it is not (yet) loaded."""
+        known: V = self.known.get(key, MISSING)
+        if known is not MISSING:
+            return known
         future = self.settled.get(key)
         if future is None or not future.done() or future.exception() is not None:
-            return MISSING  # type: ignore[no-any-return]
+            return MISSING
         value: V = future.result()
         return value

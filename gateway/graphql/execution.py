@@ -25,7 +25,7 @@ ordinary way: the plan never produces an answer the ordinary path would not.
 
 from collections.abc import Callable, Coroutine
 from types import FunctionType, SimpleNamespace
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 from graphql import (
     GraphQLAbstractType,
@@ -154,7 +154,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             getter = self._getter(field) if field is not None else None
             if getter is None:
                 return None
-            plan.append((response_name, _VALUE, getter, field.type, field_details_list))
+            complete = self._completer(field.type, field_details_list)
+            plan.append((response_name, _VALUE, getter, complete))
         return plan
 
     def _getter(self, field: GraphQLField) -> Callable[[Any], Any] | None:
@@ -198,52 +199,90 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             elif kind == _TYPENAME:
                 result[entry[0]] = entry[2]
             else:
-                _, _, getter, return_type, field_details_list = entry
-                result[entry[0]] = self._complete(return_type, field_details_list, getter(source))
+                result[entry[0]] = entry[3](entry[2](source))
         return result
 
-    @staticmethod
-    def _serialize(serialize: Callable[[Any], Any], value: Any) -> Any:
-        try:
-            serialized = serialize(value)
-        except Exception as error:
-            raise _Abandon from error
-        if serialized is None or serialized is Undefined:
-            raise _Abandon
-        return serialized
-
-    def _complete(
-        self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList, value: Any
-    ) -> Any:
+    def _completer(
+        self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList
+    ) -> Callable[[Any], Any]:
+        """How to complete a value of ``return_type``: graphql-core's steps, decided once."""
         if isinstance(return_type, GraphQLNonNull):
-            if value is None:
-                raise _Abandon
-            return_type = return_type.of_type
-        elif value is None:
-            return None
-        if self.is_awaitable(value):
-            if isinstance(value, Coroutine):
-                value.close()  # not loaded yet: the ordinary path awaits a fresh one
-            raise _Abandon
+            inner = self._completer(return_type.of_type, field_details_list)
+
+            def complete_non_null(value: Any) -> Any:
+                if value is None:
+                    raise _Abandon  # the ordinary path reports the null
+                return inner(value)
+
+            return complete_non_null
         if isinstance(return_type, GraphQLList):
-            if not isinstance(value, list | tuple):
-                raise _Abandon
-            item_type = return_type.of_type
-            return [self._complete(item_type, field_details_list, item) for item in value]
+            item = self._completer(return_type.of_type, field_details_list)
+
+            def complete_list(value: Any) -> Any:
+                if value is None:
+                    return None
+                if not isinstance(value, list | tuple):
+                    self._abandon(value)
+                return [item(element) for element in value]
+
+            return complete_list
         if isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
-            return self._serialize(return_type.serialize, value)
+            serialize = _serializer(return_type)
+
+            def complete_leaf(value: Any) -> Any:
+                if value is None:
+                    return None
+                try:
+                    serialized = serialize(value)
+                except Exception:
+                    self._abandon(value)
+                if serialized is None or serialized is Undefined:
+                    raise _Abandon
+                return serialized
+
+            return complete_leaf
+        plans: dict[str, list[_Entry]] = {}
+
+        def plan_for(runtime_type: GraphQLObjectType) -> list[_Entry]:
+            plan = plans.get(runtime_type.name)
+            if plan is None:
+                grouped, deferred, _ = self.collect_subfields(runtime_type, field_details_list)
+                found = None if deferred else self._plan(runtime_type, grouped)
+                if found is None:
+                    raise _Abandon
+                plan = plans[runtime_type.name] = found
+            return plan
+
         if isinstance(return_type, GraphQLAbstractType):
-            runtime_type = self._runtime_type(return_type, value)
-        else:
-            runtime_type = return_type
-            is_type_of = runtime_type.is_type_of
+            abstract = return_type
+
+            def complete_abstract(value: Any) -> Any:
+                if value is None:
+                    return None
+                if self.is_awaitable(value):
+                    self._abandon(value)
+                return self._run(plan_for(self._runtime_type(abstract, value)), value)
+
+            return complete_abstract
+        object_type = return_type
+        is_type_of = object_type.is_type_of
+
+        def complete_object(value: Any) -> Any:
+            if value is None:
+                return None
+            if self.is_awaitable(value):
+                self._abandon(value)
             if is_type_of is not None and not is_type_of(value, cast("Any", None)):
                 raise _Abandon
-        grouped_field_set, deferred, _ = self.collect_subfields(runtime_type, field_details_list)
-        plan = None if deferred else self._plan(runtime_type, grouped_field_set)
-        if plan is None:
-            raise _Abandon
-        return self._run(plan, value)
+            return self._run(plan_for(object_type), value)
+
+        return complete_object
+
+    @staticmethod
+    def _abandon(value: Any) -> NoReturn:
+        if isinstance(value, Coroutine):
+            value.close()  # not loaded yet: the ordinary path awaits a fresh one
+        raise _Abandon
 
     def _runtime_type(self, abstract: GraphQLAbstractType, value: Any) -> GraphQLObjectType:
         definition = getattr(type(value), "__strawberry_definition__", None)

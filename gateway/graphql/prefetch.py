@@ -57,11 +57,6 @@ def page_includes(info: Info) -> frozenset[str]:
     return frozenset(include)
 
 
-def _prime(loader: BatchLoader[Any, Any], values: dict[Any, Any]) -> None:
-    for key, value in values.items():
-        loader.prime(key, value)
-
-
 async def prime_sessions(
     info: Info, sessions: Sequence[SessionRecord], related: Related | None = None
 ) -> None:
@@ -76,13 +71,13 @@ async def prime_sessions(
     ids = [s.id for s in sessions]
     jobs: list[Awaitable[Any]] = []
     if related is not None and related.events is not None:
-        _prime(loaders.events, related.events)
+        loaders.events.prime_values(related.events)
     elif "events" in names:
         jobs.append(loaders.events.load_many(ids))
     if related is not None and related.locations is not None:
-        _prime(loaders.location, related.locations)
-        _prime(loaders.device, related.devices or {})
-        _prime(loaders.fleet, related.fleets or {})
+        loaders.location.prime_values(related.locations)
+        loaders.device.prime_values(related.devices or {})
+        loaders.fleet.prime_values(related.fleets or {})
         names -= _LOCATION_FIELDS | _DEVICE_FIELDS | {"rentalFleet"}
     if "auxiliaryDevices" in names:
         jobs.append(loaders.auxiliary_devices.load_many(ids))

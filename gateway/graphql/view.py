@@ -79,6 +79,10 @@ class GraphQLView(GraphQL[Context, None]):
             response = JSONResponse(body, status_code=error.status_code)
         await response(scope, receive, send)
 
+    def encode_json(self, data: object) -> str:
+        """Render with orjson (text, as WebSocket messages must be)."""
+        return orjson.dumps(data).decode()
+
     def decode_json(self, data: str | bytes) -> object:
         """Parse JSON strictly (orjson: invalid UTF-8 and deep nesting are errors, not 500s)."""
         value = orjson.loads(data)
