@@ -111,6 +111,9 @@ def create_app(
             if freeze_heap:
                 gc.collect()
                 gc.freeze()
+                # A page answer allocates tens of thousands of short-lived objects: collect
+                # the youngest generation every 10,000 allocations instead of every 700.
+                gc.set_threshold(10_000, 10, 10)
             try:
                 yield
             finally:

@@ -35,7 +35,7 @@ class Settings:
         "",
         "Token GraphiQL's header editor starts with; set by `serve --demo`, never by hand",
     )
-    db_pool_size: int = _setting("DB_POOL_SIZE", 10, "PostgreSQL connections kept per process")
+    db_pool_size: int = _setting("DB_POOL_SIZE", 20, "PostgreSQL connections kept per process")
     db_connect_timeout: float = _setting(
         "DB_CONNECT_TIMEOUT", 5.0, "Seconds to wait for a database connection"
     )
@@ -161,6 +161,7 @@ class Settings:
         """The connection options of the session store."""
         return DatabaseOptions(
             pool_size=self.db_pool_size,
+            max_overflow=self.db_pool_size,
             connect_timeout=self.db_connect_timeout,
             statement_timeout_ms=self.db_statement_timeout_ms,
         )
