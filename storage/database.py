@@ -126,9 +126,9 @@ async def _begin_on_live_connection(engine: AsyncEngine) -> AsyncConnection:
         try:
             await connection.execute(_ALIVE)
             return connection
-        except DBAPIError as error:
+        except BaseException as error:  # cancelled too: never leave it checked out
             await connection.close()
-            if attempt == 2 or not error.connection_invalidated:
+            if attempt == 2 or not getattr(error, "connection_invalidated", False):
                 raise
     raise AssertionError("unreachable")
 

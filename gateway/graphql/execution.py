@@ -232,6 +232,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             def complete_leaf(value: Any) -> Any:
                 if value is None:
                     return None
+                if self.is_awaitable(value):
+                    self._abandon(value)  # some scalars would print it
                 try:
                     serialized = serialize(value)
                 except Exception:
@@ -321,18 +323,17 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 leaf = leaves.get(field_details_list[0].node.name.value)
                 if leaf is not None:
                     read, attribute, serialize, non_null = leaf
-                    value = read(source_value, attribute)
+                    try:
+                        value = read(source_value, attribute)
+                        serialized = None if value is None else serialize(value)
+                    except Exception:
+                        value = serialized = Undefined
                     if value is None and not non_null:
                         results[response_name] = None
                         continue
-                    if value is not None:
-                        try:
-                            serialized = serialize(value)
-                        except Exception:
-                            serialized = None
-                        if serialized is not None and serialized is not Undefined:
-                            results[response_name] = serialized
-                            continue
+                    if serialized is not None and serialized is not Undefined:
+                        results[response_name] = serialized
+                        continue
                 field_path = Path(path, response_name, parent_type.name)
                 result = self.execute_field(
                     parent_type, source_value, field_details_list, field_path, position_context

@@ -1,6 +1,7 @@
 """Completion plans answer exactly what graphql-core's ordinary execution answers."""
 
 import asyncio
+import uuid
 from typing import Annotated
 
 import pytest
@@ -69,10 +70,42 @@ def items(required: str | None = "yes") -> list[Item]:
 
 
 @strawberry.type
+class Probe:
+    n: str | None
+    m: str | None
+
+    @strawberry.field
+    @context_only
+    def ident(self) -> uuid.UUID:
+        async def load() -> uuid.UUID:
+            return uuid.UUID(int=1)
+
+        return load()  # type: ignore[return-value]
+
+
+class BrokenProbe:
+    """Not a Probe: its attributes fail to read, as a faulty source would."""
+
+    @property
+    def n(self) -> str:
+        raise RuntimeError("n is broken")
+
+    m = "fine"
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def items(self) -> list[Item]:
         return items()
+
+    @strawberry.field
+    def probe(self) -> Probe | None:
+        return Probe(n="n", m=None)
+
+    @strawberry.field
+    def broken_probe(self) -> Probe | None:
+        return BrokenProbe()  # type: ignore[return-value]
 
     @strawberry.field
     def broken_items(self) -> list[Item]:
@@ -93,6 +126,8 @@ QUERIES = [
     "{ items { title broken } }",
     "{ brokenItems { title required } }",
     "{ items { title @skip(if: true) note @include(if: false) tags { label } } }",
+    "{ probe { n m ident } }",
+    "{ brokenProbe { m n } }",
 ]
 
 
