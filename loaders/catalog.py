@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import BatchLoader, fetch_rows, in_key_order
 from storage.enums import DeviceKind
-from storage.models import Device, Fleet, Location
+from storage.models import Device
+from storage.queries import DEVICE_COLUMNS, FLEET_COLUMNS, LOCATION_COLUMNS
 from storage.records import DeviceRecord, FleetRecord, LocationRecord
 
 R = TypeVar("R")
-
-DEVICE_COLUMNS = (Device.id, Device.kind, Device.name, Device.location_id, Device.fleet_id)
 
 
 def device_from_row(row: Row[Any]) -> DeviceRecord:
@@ -51,14 +50,14 @@ class ByIdLoader(BatchLoader[uuid.UUID, R | None], Generic[R]):
 class LocationByIdLoader(ByIdLoader[LocationRecord]):
     """Locations by id."""
 
-    columns = (Location.id, Location.name, Location.time_zone)
+    columns = LOCATION_COLUMNS
     convert = staticmethod(lambda row: LocationRecord(*row))
 
 
 class FleetByIdLoader(ByIdLoader[FleetRecord]):
     """Fleets by id."""
 
-    columns = (Fleet.id, Fleet.name)
+    columns = FLEET_COLUMNS
     convert = staticmethod(lambda row: FleetRecord(*row))
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import BatchLoader, fetch_rows, grouped_in_key_order, in_key_order
-from loaders.catalog import DEVICE_COLUMNS, device_from_row
+from loaders.catalog import device_from_row
 from storage.enums import EventName, SessionStatus
 from storage.models import AuxiliaryDevice, Device, Session, SessionEvent
-from storage.queries import SESSION_COLUMNS, before_position, newest_first
+from storage.queries import DEVICE_COLUMNS, SESSION_COLUMNS, before_position, newest_first
 from storage.records import DeviceRecord, EventRecord, SessionRecord
 
 

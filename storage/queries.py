@@ -33,6 +33,10 @@ from storage.records import SessionRow
 from storage.types import JsonList, TZDateTime
 
 SESSION_COLUMNS = tuple(Session.__table__.columns)
+# What the catalog records hold, in record order.
+LOCATION_COLUMNS = (Location.id, Location.name, Location.time_zone)
+FLEET_COLUMNS = (Fleet.id, Fleet.name)
+DEVICE_COLUMNS = (Device.id, Device.kind, Device.name, Device.location_id, Device.fleet_id)
 _TIME = Session.reference_time.type
 _ID = Session.id.type
 
@@ -198,9 +202,9 @@ def session_aggregates(dialect: str, session_id: _Column) -> list[Any]:
 
 # What a session refers to, for pages that bring it along:
 # (label, table, the session's column, the columns taken, in record order).
-_LOCATION = (Location.__table__, ("id", "name", "time_zone"))
-_DEVICE = (Device.__table__, ("id", "kind", "name", "location_id", "fleet_id"))
-_FLEET = (Fleet.__table__, ("id", "name"))
+_LOCATION = (Location.__table__, tuple(c.key for c in LOCATION_COLUMNS))
+_DEVICE = (Device.__table__, tuple(c.key for c in DEVICE_COLUMNS))
+_FLEET = (Fleet.__table__, tuple(c.key for c in FLEET_COLUMNS))
 _REFERENCES = (
     ("storage_location", *_LOCATION[:1], "storage_location_id", _LOCATION[1]),
     ("start_location", *_LOCATION[:1], "travel_start_location_id", _LOCATION[1]),
