@@ -36,6 +36,20 @@ query FrontendList($location: UUID!) {
 }
 """
 
+# (h), which the planner was not tuned to: three levels of the catalog down to events.
+THREE_LEVELS = """
+query ThreeLevels {
+  locations(first: 20) {
+    nodes {
+      name
+      devices(first: 10) {
+        nodes { name currentSession { uuid status events { name timestamp } } }
+      }
+    }
+  }
+}
+"""
+
 _LOCATION_FIELDS = "id uuid name timeZone"
 _DEVICE_FIELDS = "id uuid kind name"
 NODE = f"""

@@ -108,6 +108,12 @@ class Settings:
     graphql_introspection: bool = _setting(
         "GRAPHQL_INTROSPECTION", True, "Answer introspection queries (turn off in production)"
     )
+    graphql_planner: bool = _setting(
+        "GRAPHQL_PLANNER",
+        True,
+        "Run read operations on the planned lane; false leaves every operation to the "
+        'reference path (counted with reason "disabled")',
+    )
     # Persisted documents: automatic persisted queries and trusted documents.
     trusted_documents_only: bool = _setting(
         "TRUSTED_DOCUMENTS_ONLY",

@@ -42,6 +42,13 @@ class Metrics:
             ["type", "name", "outcome"],
             registry=self.registry,
         )
+        self.graphql_executions = Counter(
+            "session_gateway_graphql_executions_total",
+            "GraphQL operations over HTTP by execution lane (planned or reference) and why a "
+            "read was left to the reference path",
+            ["lane", "reason"],
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
             "session_gateway_rate_limited_total",
             "Requests refused because the caller's budget was spent",
@@ -78,6 +85,10 @@ class Metrics:
         """Record one GraphQL operation."""
         outcome = "error" if failed else "ok"
         self.graphql_operations.labels(kind, self._operation_label(name), outcome).inc()
+
+    def count_execution(self, lane: str, reason: str) -> None:
+        """Record the lane one GraphQL operation ran on, with the reason for a fallback."""
+        self.graphql_executions.labels(lane, reason).inc()
 
     def _operation_label(self, name: str | None) -> str:
         if not name:

@@ -501,6 +501,30 @@ async def fetch_visible_session(
     return SessionRecord.from_row(rows[0]) if rows else None
 
 
+_BY_IDS: dict[Hashable, Select[Any]] = {}
+
+
+async def visible_sessions_by_ids(
+    request: RequestScope, ids: Sequence[uuid.UUID], include: frozenset[str] = frozenset()
+) -> tuple[list[SessionRecord], Related]:
+    """The visible sessions among ``ids`` (any order), with what ``include`` asks, in one statement.
+
+    ``include`` takes the names ``list_sessions`` does; hidden and unknown ids are absent.
+    """
+    principal = request.principal
+    shape = (request.engine.dialect.name, include, principal.visibility_shape())
+    statement = _BY_IDS.get(shape)
+    if statement is None:
+        keys = bindparam("session_ids", type_=Session.id.type, expanding=True)
+        statement = select_sessions().where(Session.id.in_(keys), principal.session_filter())
+        if include:
+            statement = _with_related(request, statement, False, include)
+        _BY_IDS[shape] = statement
+    params = {**principal.visibility_params(), "session_ids": list(ids)}
+    rows = await fetch_rows(request.engine, statement, params)
+    return [SessionRecord.from_row(row) for row in rows], Related.of(rows, include)
+
+
 async def get_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
     """A visible session by id; a hidden one is as missing as one that does not exist."""
     session = await request.loaders.session.load(session_id)

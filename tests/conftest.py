@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
@@ -26,6 +27,12 @@ from gateway.state import GatewayState
 from storage.database import count_statements, create_engine
 from storage.migrate import upgrade
 from tests.fixtures.dataset import load_dataset
+
+# The differential tests' example counts: "ci" by default, more with
+# `pytest --hypothesis-profile thorough`.
+hypothesis_settings.register_profile("ci", max_examples=100, deadline=None)
+hypothesis_settings.register_profile("thorough", max_examples=2000, deadline=None)
+hypothesis_settings.load_profile("ci")
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -113,12 +120,13 @@ async def backend(
 
 
 @asynccontextmanager
-async def running_app(url: str) -> AsyncIterator[Starlette]:
-    """The gateway over ``url``, with its lifespan running."""
+async def running_app(url: str, **overrides: Any) -> AsyncIterator[Starlette]:
+    """The gateway over ``url``, with its lifespan running; ``overrides`` change settings."""
     settings = Settings(
         database_url=url,
         public_base_url="https://gateway.test",
         pagination_secret="test-signing-key-0123456789",
+        **overrides,
     )
     application = create_app(settings)
     async with LifespanManager(application):

@@ -28,6 +28,8 @@ class Context:
     correlation_id: str
     request_scope: RequestScope | None = None
     connection_params: dict[str, Any] | None = field(default=None)
+    # The operation's cost was charged already (by the planned lane, before it declined).
+    charged: bool = False
 
     @property
     def scope(self) -> RequestScope:

@@ -138,7 +138,8 @@ class QueryCost(SchemaExtension):
                 f"this operation may return {cost.requested} nodes; at most {self.maximum} "
                 "are allowed per request: ask for smaller pages (first/last) or fewer lists"
             )
-        if limits is not None and cost.requested > 1:
+        charged = getattr(context.context, "charged", False)
+        if limits is not None and cost.requested > 1 and not charged:
             await charge(context.context.request, cost.requested - 1)
         yield
         self.actual = actual(cost, getattr(context.result, "data", None))

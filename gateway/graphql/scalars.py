@@ -1,11 +1,12 @@
-"""Scalar overrides: timestamps render exactly as they do in the REST API."""
+"""Scalar overrides: timestamps and amounts print exactly as they do in the REST API."""
 
 from datetime import datetime
+from decimal import Decimal
 
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from gateway.formats import format_timestamp, parse_timestamp
+from planner.formats import format_decimal, format_timestamp, parse_timestamp
 
 DATETIME = strawberry.scalar(
     name="DateTime",
@@ -14,4 +15,11 @@ DATETIME = strawberry.scalar(
     parse_value=parse_timestamp,
 )
 
-SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DATETIME}
+DECIMAL = strawberry.scalar(
+    name="Decimal",
+    description="Decimal (fixed-point)",
+    serialize=format_decimal,
+    parse_value=Decimal,
+)
+
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DATETIME, Decimal: DECIMAL}

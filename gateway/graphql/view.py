@@ -39,6 +39,7 @@ from gateway.graphql.explorer import (
 )
 from gateway.graphql.limits import GraphQLLimits, hide_suggestions
 from gateway.graphql.persisted import DocumentGate, DocumentTransportWSHandler, refused
+from gateway.graphql.planning import PlannedReads
 from gateway.graphql.schema import schema
 from gateway.middleware import correlation_id_of
 from gateway.responses import JSONResponse
@@ -57,12 +58,14 @@ class GraphQLView(GraphQL[Context, None]):
         self,
         limits: GraphQLLimits,
         documents: DocumentGate,
+        planned: PlannedReads,
         demo_token: str = "",
         **options: Any,
     ) -> None:
         super().__init__(schema, **options)
         self.limits = limits
         self.documents = documents
+        self.planned = planned
         self.demo_token = demo_token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -122,6 +125,12 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except Exception as error:
             return refused(error, self.limits.max_cost)
+        planned = await self.planned.execute(
+            context, admitted.query, request_data.operation_name, request_data.variables
+        )
+        if planned is not None:
+            await self.documents.keep(request, admitted, planned)
+            return planned
         result = await super().execute_single(
             request,
             request_adapter,
@@ -221,9 +230,11 @@ class AuthenticatedGraphQL:
 
 def graphql_routes(settings: Settings) -> list[BaseRoute]:
     """The /graphql routes: HTTP, and WebSocket for subscriptions (graphql-transport-ws)."""
+    limits = GraphQLLimits.from_settings(settings)
     view = GraphQLView(
-        GraphQLLimits.from_settings(settings),
+        limits,
         DocumentGate.from_settings(settings),
+        PlannedReads(schema, limits, enabled=settings.graphql_planner),
         demo_token=settings.graphiql_demo_token,
         graphql_ide="graphiql" if settings.graphiql else None,
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],

@@ -8,9 +8,9 @@ timestamps are stored as naive UTC and printed as they are.
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
 
+from planner.formats import format_decimal, format_stored_timestamp
 from resolvers.uris import Uris
 from storage.enums import EventName
 from storage.records import Money, SessionRow
@@ -19,11 +19,6 @@ Body = dict[str, Any]
 
 # v1 predates pausing; its documented event names are these three only.
 V1_EVENT_NAMES = frozenset({EventName.BOOK.value, EventName.START.value, EventName.END.value})
-
-
-def _timestamp(value: datetime | None) -> str | None:
-    # Stored naive UTC: the same text as gateway.formats.format_timestamp of the aware value.
-    return None if value is None else value.isoformat() + "Z"
 
 
 def _ref(id_: uuid.UUID | None, uri: Callable[[str], str]) -> Body | None:
@@ -37,7 +32,7 @@ def _fee(minor: int | None, currency: str | None) -> Body | None:
     if minor is None or currency is None:
         return None
     # Positional notation always: str(Decimal) could print an exponent for some values.
-    return {"currency": currency, "value": format(Money.from_minor(minor, currency).value, "f")}
+    return {"currency": currency, "value": format_decimal(Money.from_minor(minor, currency).value)}
 
 
 def _rating(rating: int | None, comment: str | None) -> Body | None:
@@ -47,7 +42,7 @@ def _rating(rating: int | None, comment: str | None) -> Body | None:
 
 def _events(row: SessionRow, names: frozenset[str] | None = None) -> list[Body]:
     return [
-        {"name": name, "timestamp": time.isoformat() + "Z"}
+        {"name": name, "timestamp": format_stored_timestamp(time)}
         for name, time in zip(row.event_names, row.event_times, strict=True)
         if names is None or name in names
     ]
@@ -57,10 +52,10 @@ def _common(row: SessionRow, session_id: str, user_id: str) -> Body:
     """The keys v1 and v2 share, with identical renderings."""
     return {
         "access_key_id": None if row.access_key_id is None else str(row.access_key_id),
-        "start_time": _timestamp(row.start_time),
+        "start_time": format_stored_timestamp(row.start_time),
         "user_id": user_id,
         "fee": _fee(row.fee_minor, row.fee_currency),
-        "end_time": _timestamp(row.end_time),
+        "end_time": format_stored_timestamp(row.end_time),
         "rating": _rating(row.rating, row.rating_comment),
         "payment": None if row.payment_status is None else {"status": row.payment_status},
         "id": session_id,
@@ -111,8 +106,8 @@ def v2_session(row: SessionRow, uris: Uris) -> Body:
         "uri": uris.session_v2(user_id, session_id),
         "storage": _storage(row, uris),
         "travel": _travel(row, uris),
-        "booked_time": _timestamp(row.booked_time),
-        "booked_until_time": _timestamp(row.booked_until_time),
+        "booked_time": format_stored_timestamp(row.booked_time),
+        "booked_until_time": format_stored_timestamp(row.booked_until_time),
         "auxiliary_devices": [_ref(id_, uris.device) for id_ in row.auxiliary_device_ids],
         "events": _events(row),
         "status": row.status,

@@ -1,0 +1,403 @@
+"""The GraphQL face of the planner: an operation becomes a ``planner.Selection``.
+
+``PlannedReads.execute`` runs a read operation on the planned lane, or returns None to
+leave it to the reference path (Strawberry and graphql-core), which also answers
+everything the planner does not take: mutations, subscriptions, introspection, invalid
+documents, errors. Each operation is counted on its lane with the reason
+(``session_gateway_graphql_executions_total``), so a fallback is never silent.
+
+Translation uses graphql-core's own field collection, so fragments, inline fragments on
+unions and interfaces, aliases and ``@skip``/``@include`` merge exactly as execution
+merges them. A plan depends on the document, the operation and the values of the
+variables ``@skip``/``@include`` read; everything else (arguments, cursors, filters) is
+evaluated per request from the variables.
+"""
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    Visitor,
+    get_named_type,
+    get_nullable_type,
+    is_abstract_type,
+    is_non_null_type,
+    parse,
+    specified_rules,
+    visit,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    FragmentDetails,
+    GroupedFieldSet,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from strawberry import Schema
+from strawberry.schema.schema import validate_document
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
+
+from gateway.graphql.context import Context
+from gateway.graphql.cost import actual, estimate
+from gateway.graphql.limits import GraphQLLimits
+from gateway.ratelimit import charge
+from gateway.state import GatewayState
+from planner import Plan, Selection, Unplannable
+from planner.formats import (
+    enum_names,
+    format_boolean,
+    format_decimal,
+    format_float,
+    format_int,
+    format_string,
+    format_timestamp,
+    format_uuid,
+)
+from planner.kinds import NODE_KINDS
+from planner.selection import Constant, Item, Nested, Shape, Value
+from resolvers.errors import DomainError
+
+logger = logging.getLogger("session_gateway.planner")
+
+# The domain kind of each GraphQL object type the planner reads.
+KINDS = {
+    "Query": "query",
+    **{type_name: kind for type_name, kind in NODE_KINDS.items()},
+    "Money": "money",
+    "Payment": "payment",
+    "Rating": "rating",
+    "StorageDetails": "storage",
+    "TravelDetails": "travel",
+    "SessionEvent": "event",
+    "Viewer": "viewer",
+    "SessionConnection": "session_page",
+    "LocationConnection": "catalog_page",
+    "DeviceConnection": "catalog_page",
+    "FleetConnection": "catalog_page",
+    "SessionEdge": "edge",
+    "LocationEdge": "edge",
+    "DeviceEdge": "edge",
+    "FleetEdge": "edge",
+    "PageInfo": "page_info",
+}
+
+_SCALAR_FORMATS: dict[str, Callable[[Any], Any]] = {
+    "String": format_string,
+    "ID": format_string,
+    "Int": format_int,
+    "Float": format_float,
+    "Boolean": format_boolean,
+    "UUID": format_uuid,
+    "DateTime": format_timestamp,
+    "Decimal": format_decimal,
+}
+MAX_DOCUMENTS = 512  # prepared documents kept; each keeps at most MAX_PLANS plans
+MAX_PLANS = 16
+
+
+def _formatter(named: GraphQLNamedType) -> Callable[[Any], Any]:
+    if isinstance(named, GraphQLEnumType):
+        wrapped = getattr(named, "wrapped_cls", None)
+        if wrapped is None:
+            raise Unplannable("unknown_scalar", named.name)
+        names = enum_names(wrapped)
+        return names.__getitem__
+    fmt = _SCALAR_FORMATS.get(named.name)
+    if fmt is None:
+        raise Unplannable("unknown_scalar", named.name)
+    return fmt
+
+
+def _python_name(definition: GraphQLField, name: str) -> str:
+    field_definition = (definition.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if isinstance(field_definition, StrawberryField):
+        # Relay's global id field is Strawberry's ``_id``; the domain calls it ``id``.
+        return "id" if field_definition.python_name == "_id" else field_definition.python_name
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldArguments:
+    """A field's arguments, coerced from each request's variables as Strawberry does."""
+
+    schema: Schema
+    definition: GraphQLField
+    node: FieldNode
+
+    def values(self, variables: Any) -> dict[str, Any]:
+        """The arguments as domain values (input objects become resolver filters)."""
+        raw = get_argument_values(self.definition, self.node, variables)
+        field_definition = self.definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+        converted = convert_arguments(
+            raw,
+            field_definition.arguments,
+            scalar_registry=self.schema.schema_converter.scalar_registry,
+            config=self.schema.config,
+        )
+        return {
+            name: value.to_resolver_filter() if hasattr(value, "to_resolver_filter") else value
+            for name, value in converted.items()
+        }
+
+
+class _Translator:
+    """Turns one operation, for one set of directive values, into a ``Selection``."""
+
+    def __init__(
+        self,
+        strawberry_schema: Schema,
+        fragments: dict[str, FragmentDetails],
+        variables: VariableValues,
+        operation: OperationDefinitionNode,
+    ) -> None:
+        self.strawberry_schema = strawberry_schema
+        self.schema, self.fragments = strawberry_schema._schema, fragments
+        self.variables, self.operation = variables, operation
+
+    def selection(self) -> Selection:
+        root = self.schema.query_type
+        assert root is not None
+        collected = collect_fields(
+            self.schema, self.fragments, self.variables, root, self.operation
+        )
+        if collected.new_defer_usages:
+            raise Unplannable("defer")
+        return Selection(self.shape(root, collected.grouped_field_set))
+
+    def shape(self, parent: GraphQLObjectType, grouped: GroupedFieldSet) -> Shape:
+        kind = KINDS.get(parent.name)
+        if kind is None:
+            raise Unplannable("unknown_type", parent.name)
+        items: list[Item] = []
+        for key, details in grouped.items():
+            node = details[0].node
+            name = node.name.value
+            if name == "__typename":
+                items.append(Constant(key, parent.name))
+                continue
+            if name.startswith("__"):
+                raise Unplannable("introspection")
+            if any(d.defer_usage is not None for d in details):
+                raise Unplannable("defer")
+            definition = parent.fields[name]
+            items.append(self.item(parent, key, name, definition, details))
+        return Shape(kind, tuple(items))
+
+    def item(
+        self,
+        parent: GraphQLObjectType,
+        key: str,
+        name: str,
+        definition: GraphQLField,
+        details: FieldDetailsList,
+    ) -> Item:
+        python_name = _python_name(definition, name)
+        output: GraphQLOutputType = definition.type
+        required = is_non_null_type(output)
+        nullable = get_nullable_type(output)
+        many = isinstance(nullable, GraphQLList)
+        item_required = isinstance(nullable, GraphQLList) and is_non_null_type(nullable.of_type)
+        named = get_named_type(output)
+        if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+            return Value(key, python_name, _formatter(named), required, many, item_required)
+        possible = self.schema.get_possible_types(named) if is_abstract_type(named) else [named]
+        shapes = {}
+        for object_type in possible:
+            assert isinstance(object_type, GraphQLObjectType)
+            sub = collect_subfields(
+                self.schema, self.fragments, self.variables, self.operation, object_type, details
+            )
+            if sub.new_defer_usages:
+                raise Unplannable("defer")
+            shape = self.shape(object_type, sub.grouped_field_set)
+            shapes[shape.kind] = shape
+        arguments = (
+            _FieldArguments(self.strawberry_schema, definition, details[0].node)
+            if definition.args
+            else None
+        )
+        return Nested(key, python_name, shapes, required, many, item_required, arguments)
+
+
+def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
+    """The variables any ``@skip``/``@include`` of the document reads, sorted."""
+    names: set[str] = set()
+
+    class Directives(Visitor):
+        def enter_directive(self, node: Any, *_args: Any) -> None:
+            if node.name.value in ("skip", "include"):
+                for argument in node.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        names.add(argument.value.name.value)
+
+    visit(document, Directives())
+    return tuple(sorted(names))
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A parsed and validated read operation, with its plans by directive values."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDetails]
+    directive_variables: tuple[str, ...]
+    plans: "OrderedDict[tuple[Any, ...], Plan | Unplannable]" = field(default_factory=OrderedDict)
+
+
+class _Declined(Exception):
+    """The operation is left to the reference path, for ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PlannedReads:
+    """The planned lane of one app: its prepared documents and plans, bounded LRUs."""
+
+    def __init__(self, schema: Schema, limits: GraphQLLimits, enabled: bool = True) -> None:
+        self.strawberry_schema = schema
+        self.schema = schema._schema
+        self.limits = limits
+        self.enabled = enabled
+        self.rules = (*specified_rules, *limits.validation_rules())
+        self.documents: OrderedDict[tuple[str, str | None], _Prepared | _Declined] = OrderedDict()
+
+    def prepare(self, query: str, operation_name: str | None) -> _Prepared:
+        """The prepared operation (cached); raises ``_Declined`` for the reference path."""
+        key = (query, operation_name)
+        prepared = self.documents.get(key)
+        if prepared is None:
+            prepared = self._prepare(query, operation_name)
+            self.documents[key] = prepared
+            if len(self.documents) > MAX_DOCUMENTS:
+                self.documents.popitem(last=False)
+        else:
+            self.documents.move_to_end(key)
+        if isinstance(prepared, _Declined):
+            raise prepared
+        return prepared
+
+    def _prepare(self, query: str, operation_name: str | None) -> _Prepared | _Declined:
+        try:
+            document = parse(query, max_tokens=self.limits.max_tokens or None)
+        except GraphQLError:
+            return _Declined("invalid")
+        if validate_document(self.schema, document, self.rules):
+            return _Declined("invalid")
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is None:
+            operation = operations[0] if len(operations) == 1 else None
+        else:
+            operation = next(
+                (o for o in operations if o.name and o.name.value == operation_name), None
+            )
+        if operation is None:
+            return _Declined("invalid")
+        if operation.operation is not OperationType.QUERY:
+            return _Declined(operation.operation.value)
+        fragments = {
+            d.name.value: FragmentDetails(d)
+            for d in document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        return _Prepared(document, operation, fragments, _directive_variables(document))
+
+    def plan(self, prepared: _Prepared, variables: VariableValues) -> Plan:
+        """The plan for these directive values (compiled on first use)."""
+        key = tuple(variables.coerced.get(name) for name in prepared.directive_variables)
+        plan = prepared.plans.get(key)
+        if plan is None:
+            try:
+                translator = _Translator(
+                    self.strawberry_schema, prepared.fragments, variables, prepared.operation
+                )
+                plan = Plan(translator.selection())
+            except Unplannable as declined:
+                plan = declined
+            prepared.plans[key] = plan
+            if len(prepared.plans) > MAX_PLANS:
+                prepared.plans.popitem(last=False)
+        if isinstance(plan, Unplannable):
+            raise _Declined(plan.reason)
+        return plan
+
+    async def execute(
+        self,
+        context: Context,
+        query: str | None,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+    ) -> ExecutionResult | None:
+        """The operation's result on the planned lane, or None for the reference path."""
+        metrics = GatewayState.of(context.request).metrics
+        try:
+            if not self.enabled:
+                raise _Declined("disabled")
+            result = await self._execute(context, query, operation_name, variables)
+        except _Declined as declined:
+            metrics.count_execution("reference", declined.reason)
+            return None
+        metrics.count_execution("planned", "")
+        metrics.count_operation("query", operation_name, False)
+        return result
+
+    async def _execute(
+        self,
+        context: Context,
+        query: str | None,
+        operation_name: str | None,
+        raw_variables: dict[str, Any] | None,
+    ) -> ExecutionResult:
+        if not query:
+            raise _Declined("no_document")
+        if raw_variables is not None and not isinstance(raw_variables, dict):
+            raise _Declined("invalid")
+        prepared = self.prepare(query, operation_name)
+        coerced = get_variable_values(
+            self.schema, prepared.operation.variable_definitions or (), raw_variables or {}
+        )
+        if isinstance(coerced, list):
+            raise _Declined("variables")
+        plan = self.plan(prepared, coerced)
+        cost = estimate(self.schema, prepared.document, operation_name, raw_variables)
+        maximum = self.limits.max_cost
+        if maximum and cost.requested > maximum:
+            raise _Declined("cost")
+        if cost.requested > 1:
+            try:
+                await charge(context.request, cost.requested - 1)
+            except DomainError as refused:
+                raise _Declined("rate_limited") from refused
+            context.charged = True
+        try:
+            data = await plan.run(context.scope, context.uris, coerced)
+        except Exception as anomaly:
+            logger.warning("planned read declined: %r", anomaly, exc_info=True)
+            raise _Declined("anomaly") from anomaly
+        extensions = {
+            "cost": {"requested": cost.requested, "actual": actual(cost, data), "maximum": maximum}
+        }
+        return ExecutionResult(data=data, errors=None, extensions=extensions)

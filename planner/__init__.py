@@ -1,0 +1,28 @@
+"""The read planner: a read is compiled once into a plan, and every later request runs it.
+
+    selection ──> plan ──> statements ──> builder ──> response
+    (planner.selection)  (planner.plan)  (planner.kinds → resolvers → loaders → storage)
+
+- A face (GraphQL in ``gateway.graphql.planning``) says what a read needs as a
+  ``Selection``: a tree of ``Shape`` objects, each a kind of domain object with its
+  ``Value`` fields, ``Constant`` items and ``Nested`` relations. It knows nothing of
+  GraphQL.
+- ``Plan(selection)`` compiles it once: per shape a table of writers, per relation how to
+  fetch it. Plans are cached by the face (document, operation, directive values).
+- ``Plan.run`` fetches a level at a time: each relation asks its loader or resolver once
+  for the keys of all its parents (a session page brings its events and references in
+  its own statement), so the statements do not grow with the page size. Visibility,
+  keysets and cursors are the resolvers' own: written once, shared with the reference
+  path.
+- The builder then writes dicts and lists, every scalar printed by ``planner.formats``
+  (the functions the REST bodies and the GraphQL scalars print with), ready for one
+  ``orjson.dumps``.
+- On anything unexpected (a null where the selection requires a value, a value a format
+  refuses, a resolver's error) ``run`` raises and the face runs the reference path for
+  the request: errors and null propagation are never implemented twice.
+"""
+
+from planner.plan import Anomaly, Plan
+from planner.selection import Selection, Unplannable
+
+__all__ = ["Anomaly", "Plan", "Selection", "Unplannable"]

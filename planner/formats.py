@@ -1,0 +1,88 @@
+"""How values print, in both API faces: one set of functions, so GraphQL and REST agree.
+
+Each ``format_*`` function takes a domain value and returns what goes into a JSON
+response. The GraphQL scalars serialize with these, the REST bodies render with them, and
+the planner's builders call them directly. A value a function cannot print raises
+``ValueError``; the planner then hands the request to the reference path, which reports
+it as GraphQL does.
+"""
+
+import math
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+
+
+def format_timestamp(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix; microseconds only when there are any."""
+    if value.tzinfo is UTC:  # what the database hands back: print it, drop "+00:00"
+        return value.isoformat()[:-6] + "Z"
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no time zone")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def format_stored_timestamp(value: datetime | None) -> str | None:
+    """A timestamp as stored (naive UTC): the same text as ``format_timestamp`` of it."""
+    return None if value is None else value.isoformat() + "Z"
+
+
+def parse_timestamp(value: str) -> datetime:
+    """An RFC 3339 timestamp with an explicit offset, as an aware datetime."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no time zone offset")
+    return parsed
+
+
+def format_decimal(value: Decimal) -> str:
+    """An exact amount in positional notation (``str`` could print an exponent)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"{value!r} is not a finite decimal")
+    return format(value, "f")
+
+
+def format_uuid(value: uuid.UUID) -> str:
+    """A UUID in its canonical hyphenated form."""
+    if not isinstance(value, uuid.UUID):
+        raise ValueError(f"{value!r} is not a UUID")
+    return str(value)
+
+
+def format_int(value: int) -> int:
+    """A 32-bit integer, as GraphQL's Int allows."""
+    if type(value) is not int or not _INT_MIN <= value <= _INT_MAX:
+        raise ValueError(f"{value!r} is not a 32-bit integer")
+    return value
+
+
+def format_float(value: float) -> float:
+    """A finite float (an integer is widened)."""
+    if type(value) is int:
+        return float(value)
+    if type(value) is not float or not math.isfinite(value):
+        raise ValueError(f"{value!r} is not a finite number")
+    return value
+
+
+def format_string(value: str) -> str:
+    """Text, as it is."""
+    if type(value) is not str:
+        raise ValueError(f"{value!r} is not text")
+    return value
+
+
+def format_boolean(value: bool) -> bool:
+    """True or false."""
+    if type(value) is not bool:
+        raise ValueError(f"{value!r} is not a boolean")
+    return value
+
+
+def enum_names(enum: type[Enum]) -> dict[Any, str]:
+    """Member to name, for printing a closed vocabulary by its names (GraphQL enums)."""
+    return {member: member.name for member in enum}

@@ -1,0 +1,434 @@
+"""The domain the planner reads: each kind's fields, and how its relations are fetched.
+
+``FIELDS[kind][name]`` reads a field off an object of that kind. ``RELATIONS[kind][name]``
+says how to reach related objects: ``derive`` computes them from the object itself
+(a session's fee, a page's edges); ``key`` and ``load`` fetch them for a whole level at
+once, from the request's loaders or resolvers, so that a level costs one statement
+whatever the number of parents. Visibility, paging and cursors stay in ``resolvers``.
+"""
+
+import asyncio
+import base64
+import binascii
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
+
+from loaders.sessions import Parent
+from resolvers import catalog as catalog_resolvers
+from resolvers import sessions as session_resolvers
+from resolvers.context import RequestScope
+from resolvers.uris import Uris
+from storage.enums import SessionKind
+from storage.records import (
+    DeviceRecord,
+    FleetRecord,
+    LocationRecord,
+    SessionRecord,
+)
+
+ROOT = "query"  # the root object's key; it has no fields of its own
+
+# The node kinds by the type name their global ids carry, and back.
+NODE_KINDS = {"Session": "session", "Location": "location", "Device": "device", "Fleet": "fleet"}
+_NODE_RECORDS: dict[type, str] = {
+    SessionRecord: "session",
+    LocationRecord: "location",
+    DeviceRecord: "device",
+    FleetRecord: "fleet",
+}
+# The relations under a session that its page statement can bring along.
+_REFERENCES = frozenset(
+    {"location", "device", "start_location", "end_location", "rental_device", "rental_fleet"}
+)
+
+
+@dataclass(slots=True)
+class Run:
+    """One request's run of a plan: who asks, and what each relation loaded."""
+
+    scope: RequestScope
+    uris: Uris
+    variables: Any
+    loaded: dict[int, Mapping[Hashable, Any]]
+    arguments: dict[int, dict[str, Any]]
+
+
+Getter = Callable[[Any, Run], Any]
+Loader = Callable[[Run, list[Any], dict[str, Any], frozenset[str]], Awaitable[Mapping[Any, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """How to reach the objects related to one object.
+
+    Either ``derive(obj, run, arguments)`` computes them, or ``load(run, keys, arguments,
+    below)`` fetches them for the ``key`` of every parent of a level at once; ``below`` names
+    the fields and relations selected beneath, so a page can bring them in its statement.
+    ``kind`` is the related objects' kind, or a function of each object for unions.
+    """
+
+    kind: str | Callable[[Any], str]
+    derive: Callable[[Any, Run, dict[str, Any]], Any] | None = None
+    key: Callable[[Any], Hashable | None] | None = None
+    load: Loader | None = None
+
+
+def global_id(type_name: str, id_: uuid.UUID) -> str:
+    """A Relay global id: base64 of ``<type name>:<id>``."""
+    return base64.b64encode(f"{type_name}:{id_}".encode()).decode()
+
+
+def node_kind(record: Any) -> str:
+    """The kind of a node record."""
+    return _NODE_RECORDS[type(record)]
+
+
+def _attr(name: str) -> Getter:
+    get = attrgetter(name)
+    return lambda obj, _run: get(obj)
+
+
+def _global(type_name: str) -> Getter:
+    return lambda obj, _run: global_id(type_name, obj.id)
+
+
+def _root_key(_obj: Any) -> str:
+    return ROOT
+
+
+def _by_id(loader: Callable[[RequestScope], Any]) -> Loader:
+    async def load(
+        run: Run, keys: list[Any], _arguments: dict[str, Any], _below: frozenset[str]
+    ) -> Mapping[Any, Any]:
+        values = await loader(run.scope).load_many(keys)
+        return dict(zip(keys, values, strict=True))
+
+    return load
+
+
+def _prime(scope: RequestScope, related: session_resolvers.Related) -> None:
+    loaders = scope.loaders
+    if related.events is not None:
+        loaders.events.prime_values(related.events)
+    if related.locations is not None:
+        loaders.location.prime_values(related.locations)
+        loaders.device.prime_values(related.devices or {})
+        loaders.fleet.prime_values(related.fleets or {})
+
+
+def _includes(below: frozenset[str]) -> frozenset[str]:
+    include = set()
+    if "events" in below:
+        include.add("events")
+    if below & _REFERENCES:
+        include.add("references")
+    return frozenset(include)
+
+
+async def _sessions_page(
+    run: Run, _keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
+) -> Mapping[Any, Any]:
+    page = await session_resolvers.list_sessions(
+        run.scope,
+        arguments.get("filter") or session_resolvers.SessionFilter(),
+        first=arguments.get("first"),
+        after=arguments.get("after"),
+        last=arguments.get("last"),
+        before=arguments.get("before"),
+        include=_includes(below),
+    )
+    if page.related is not None:
+        _prime(run.scope, page.related)
+    return {ROOT: page}
+
+
+def _catalog_page(list_page: Callable[..., Awaitable[Any]], filtered: bool = False) -> Loader:
+    async def load(
+        run: Run, _keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+    ) -> Mapping[Any, Any]:
+        if filtered:
+            device_filter = arguments.get("filter") or catalog_resolvers.DeviceFilter()
+            page = await list_page(
+                run.scope, device_filter, first=arguments.get("first"), after=arguments.get("after")
+            )
+        else:
+            page = await list_page(
+                run.scope, first=arguments.get("first"), after=arguments.get("after")
+            )
+        return {ROOT: page}
+
+    return load
+
+
+def _parse_global_id(value: Any) -> tuple[str, uuid.UUID]:
+    """The node kind and id a global id names; ``ValueError`` for anything else."""
+    try:
+        type_name, _, raw = base64.b64decode(str(value), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise ValueError(f"{value!r} is not a global id") from error
+    kind = NODE_KINDS.get(type_name)
+    if kind is None:
+        raise ValueError(f"{type_name!r} is not a node type")
+    return kind, uuid.UUID(raw)
+
+
+async def _nodes(run: Run, ids: Sequence[Any], below: frozenset[str]) -> list[Any]:
+    """The nodes named by global ids, in order, None where missing or hidden.
+
+    One statement per kind asked for; sessions come with what ``below`` needs.
+    """
+    parsed = [_parse_global_id(value) for value in ids]
+    wanted: dict[str, list[uuid.UUID]] = {}
+    for kind, id_ in parsed:
+        wanted.setdefault(kind, []).append(id_)
+    loaders = run.scope.loaders
+    found: dict[tuple[str, uuid.UUID], Any] = {}
+
+    async def sessions(keys: list[uuid.UUID]) -> None:
+        records, related = await session_resolvers.visible_sessions_by_ids(
+            run.scope, keys, _includes(below)
+        )
+        _prime(run.scope, related)
+        found.update((("session", r.id), r) for r in records)
+
+    async def catalog(kind: str, keys: list[uuid.UUID]) -> None:
+        loader: dict[str, Any] = {
+            "location": loaders.location,
+            "device": loaders.device,
+            "fleet": loaders.fleet,
+        }
+        values = await loader[kind].load_many(keys)
+        found.update(((kind, k), v) for k, v in zip(keys, values, strict=True))
+
+    await asyncio.gather(
+        *(
+            sessions(keys) if kind == "session" else catalog(kind, keys)
+            for kind, keys in wanted.items()
+        )
+    )
+    return [found.get(item) for item in parsed]
+
+
+async def _node(
+    run: Run, _keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
+) -> Mapping[Any, Any]:
+    return {ROOT: (await _nodes(run, [arguments["id"]], below))[0]}
+
+
+async def _node_list(
+    run: Run, _keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
+) -> Mapping[Any, Any]:
+    return {ROOT: await _nodes(run, arguments["ids"], below)}
+
+
+def _nested_sessions(parent: Parent) -> Loader:
+    async def load(
+        run: Run, keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+    ) -> Mapping[Any, Any]:
+        first, after = arguments.get("first"), arguments.get("after")
+        pages = await asyncio.gather(
+            *(
+                session_resolvers.nested_sessions(run.scope, parent, k, first=first, after=after)
+                for k in keys
+            )
+        )
+        return dict(zip(keys, pages, strict=True))
+
+    return load
+
+
+def _nested_devices(parent: str) -> Loader:
+    async def load(
+        run: Run, keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+    ) -> Mapping[Any, Any]:
+        first, after = arguments.get("first"), arguments.get("after")
+        pages = await asyncio.gather(
+            *(
+                catalog_resolvers.nested_devices(run.scope, **{parent: k}, first=first, after=after)
+                for k in keys
+            )
+        )
+        return dict(zip(keys, pages, strict=True))
+
+    return load
+
+
+def _page_items(page: Any) -> Sequence[Any]:
+    sessions = getattr(page, "sessions", None)
+    items: Sequence[Any] = sessions if sessions is not None else page.items
+    return items
+
+
+def _edges(page: Any, _run: Run, _arguments: dict[str, Any]) -> list[tuple[Any, Any]]:
+    return [(page, item) for item in _page_items(page)]
+
+
+def _page_cursor(page: Any, run: Run, first: bool) -> str | None:
+    items = _page_items(page)
+    if not items:
+        return None
+    cursor: str = page.cursor(run.scope, items[0] if first else items[-1])
+    return cursor
+
+
+def _item_kind(item: Any) -> str:
+    return node_kind(item)
+
+
+def _details_kind(record: SessionRecord) -> str:
+    return "storage" if record.kind is SessionKind.PARKING else "travel"
+
+
+def _id(obj: Any) -> Any:
+    return obj.id
+
+
+def _reference(loader: Callable[[RequestScope], Any], column: str, kind: str) -> Relation:
+    return Relation(kind, key=attrgetter(column), load=_by_id(loader))
+
+
+_location = attrgetter("loaders.location")
+_device = attrgetter("loaders.device")
+_fleet = attrgetter("loaders.fleet")
+
+
+def _viewer(_root: Any, run: Run, _arguments: dict[str, Any]) -> Any:
+    return run.scope.principal
+
+
+def _page_relations(node_kind_of: str | Callable[[Any], str]) -> dict[str, Relation]:
+    return {
+        "edges": Relation("edge", derive=_edges),
+        "nodes": Relation(node_kind_of, derive=lambda page, _r, _a: _page_items(page)),
+        "page_info": Relation("page_info", derive=lambda page, _r, _a: page),
+    }
+
+
+FIELDS: dict[str, dict[str, Getter]] = {
+    "query": {},
+    "session": {
+        "id": _global("Session"),
+        "uuid": _attr("id"),
+        **{
+            name: _attr(name)
+            for name in (
+                "kind",
+                "status",
+                "user_id",
+                "access_key_id",
+                "created_at",
+                "updated_at",
+                "booked_time",
+                "booked_until_time",
+                "start_time",
+                "end_time",
+            )
+        },
+        "uri": lambda s, run: run.uris.session_v2(s.user_id, s.id),
+    },
+    "money": {"currency": _attr("currency"), "value": _attr("value")},
+    "payment": {"id": _attr("payment_id"), "status": _attr("payment_status")},
+    "rating": {"rating": _attr("rating"), "comment": _attr("comment")},
+    "storage": {},
+    "travel": {
+        name: _attr(name)
+        for name in ("seconds_active", "seconds_paused", "battery_used", "distance_travelled")
+    },
+    "event": {"name": _attr("name"), "timestamp": _attr("timestamp")},
+    "location": {
+        "id": _global("Location"),
+        "uuid": _attr("id"),
+        "name": _attr("name"),
+        "time_zone": _attr("time_zone"),
+    },
+    "fleet": {"id": _global("Fleet"), "uuid": _attr("id"), "name": _attr("name")},
+    "device": {
+        "id": _global("Device"),
+        "uuid": _attr("id"),
+        "kind": _attr("kind"),
+        "name": _attr("name"),
+    },
+    "viewer": {
+        "role": lambda p, _r: p.role.value,
+        "user_id": _attr("user_id"),
+        "location_ids": lambda p, _r: sorted(p.location_ids),
+        "fleet_ids": lambda p, _r: sorted(p.fleet_ids),
+    },
+    "session_page": {},
+    "catalog_page": {},
+    "edge": {"cursor": lambda edge, run: edge[0].cursor(run.scope, edge[1])},
+    "page_info": {
+        "has_next_page": _attr("has_next_page"),
+        "has_previous_page": _attr("has_previous_page"),
+        "start_cursor": lambda page, run: _page_cursor(page, run, True),
+        "end_cursor": lambda page, run: _page_cursor(page, run, False),
+    },
+}
+
+RELATIONS: dict[str, dict[str, Relation]] = {
+    "query": {
+        "viewer": Relation("viewer", derive=_viewer),
+        "sessions": Relation("session_page", key=_root_key, load=_sessions_page),
+        "locations": Relation(
+            "catalog_page", key=_root_key, load=_catalog_page(catalog_resolvers.list_locations)
+        ),
+        "fleets": Relation(
+            "catalog_page", key=_root_key, load=_catalog_page(catalog_resolvers.list_fleets)
+        ),
+        "devices": Relation(
+            "catalog_page",
+            key=_root_key,
+            load=_catalog_page(catalog_resolvers.list_devices, filtered=True),
+        ),
+        "node": Relation(node_kind, key=_root_key, load=_node),
+        "nodes": Relation(node_kind, key=_root_key, load=_node_list),
+    },
+    "session": {
+        "fee": Relation("money", derive=lambda s, _r, _a: s.fee),
+        "payment": Relation("payment", derive=lambda s, _r, _a: s if s.payment_status else None),
+        "rating": Relation("rating", derive=lambda s, _r, _a: s.rating),
+        "details": Relation(_details_kind, derive=lambda s, _r, _a: s),
+        "events": Relation("event", key=_id, load=_by_id(attrgetter("loaders.events"))),
+        "auxiliary_devices": Relation(
+            "device", key=_id, load=_by_id(attrgetter("loaders.auxiliary_devices"))
+        ),
+    },
+    "storage": {
+        "location": _reference(_location, "storage_location_id", "location"),
+        "device": _reference(_device, "storage_device_id", "device"),
+    },
+    "travel": {
+        "start_location": _reference(_location, "travel_start_location_id", "location"),
+        "end_location": _reference(_location, "travel_end_location_id", "location"),
+        "rental_device": _reference(_device, "rental_device_id", "device"),
+        "rental_fleet": _reference(_fleet, "rental_fleet_id", "fleet"),
+    },
+    "location": {
+        "devices": Relation("catalog_page", key=_id, load=_nested_devices("location_id")),
+        "sessions": Relation("session_page", key=_id, load=_nested_sessions(Parent.LOCATION)),
+    },
+    "fleet": {
+        "devices": Relation("catalog_page", key=_id, load=_nested_devices("fleet_id")),
+        "sessions": Relation("session_page", key=_id, load=_nested_sessions(Parent.FLEET)),
+    },
+    "device": {
+        "location": _reference(_location, "location_id", "location"),
+        "fleet": _reference(_fleet, "fleet_id", "fleet"),
+        "current_session": Relation(
+            "session", key=_id, load=_by_id(attrgetter("loaders.open_session"))
+        ),
+        "sessions": Relation("session_page", key=_id, load=_nested_sessions(Parent.DEVICE)),
+    },
+    "event": {},
+    "money": {},
+    "payment": {},
+    "rating": {},
+    "viewer": {},
+    "session_page": _page_relations("session"),
+    "catalog_page": _page_relations(_item_kind),
+    "edge": {"node": Relation(lambda item: node_kind(item), derive=lambda e, _r, _a: e[1])},
+    "page_info": {},
+}

@@ -1,0 +1,246 @@
+"""A compiled selection: the fetch that runs a level at a time, and the response builder.
+
+``Plan(selection)`` walks the selection once and turns every ``Shape`` into an
+``_ObjectPlan`` (a list of ``(key, writer)`` steps, the builder's table) and every
+``Nested`` into a ``_RelationPlan`` (how to fetch the level and how to write it). A run
+first fetches: starting at the root, each relation that loads is asked once for the keys
+of all its parents, so a level costs one batched look-up, never one per object. Then
+the builder writes plain dicts and lists, every scalar printed by its format function,
+ready for one ``orjson.dumps``. Anything unexpected (a null where the selection requires
+a value, a value its format refuses) raises, and the caller runs the reference path.
+"""
+
+import asyncio
+from collections.abc import Callable, Hashable, Iterable
+from itertools import count
+from typing import Any
+
+from planner.kinds import FIELDS, RELATIONS, ROOT, Relation, Run
+from planner.selection import Constant, Nested, Selection, Shape, Unplannable, Value
+from resolvers.context import RequestScope
+from resolvers.uris import Uris
+
+Writer = Callable[[Any, Run], Any]
+
+
+class Anomaly(Exception):
+    """The data does not fit the selection: the reference path answers instead."""
+
+
+def _value_writer(item: Value, get: Callable[[Any, Run], Any]) -> Writer:
+    fmt, required, item_required = item.format, item.required, item.item_required
+    if item.many:
+
+        def write_list(obj: Any, run: Run) -> Any:
+            values = get(obj, run)
+            if values is None:
+                if required:
+                    raise Anomaly(f"{item.field} is null")
+                return None
+            out: list[Any] = []
+            for value in values:
+                if value is None:
+                    if item_required:
+                        raise Anomaly(f"an item of {item.field} is null")
+                    out.append(None)
+                else:
+                    out.append(fmt(value))
+            return out
+
+        return write_list
+
+    def write(obj: Any, run: Run) -> Any:
+        value = get(obj, run)
+        if value is None:
+            if required:
+                raise Anomaly(f"{item.field} is null")
+            return None
+        return fmt(value)
+
+    return write
+
+
+def _constant(value: Any) -> Writer:
+    return lambda _obj, _run: value
+
+
+class _ObjectPlan:
+    """How to write one kind of object, and which of its relations fetch."""
+
+    __slots__ = ("fetches", "kind", "steps")
+
+    def __init__(self, shape: Shape, counter: "count[int]") -> None:
+        self.kind = shape.kind
+        fields, relations = FIELDS.get(shape.kind), RELATIONS.get(shape.kind)
+        if fields is None or relations is None:
+            raise Unplannable("unknown_kind", shape.kind)
+        self.steps: list[tuple[str, Writer]] = []
+        self.fetches: list[_RelationPlan] = []
+        for item in shape.items:
+            if isinstance(item, Constant):
+                self.steps.append((item.key, _constant(item.value)))
+            elif isinstance(item, Value):
+                get = fields.get(item.field)
+                if get is None:
+                    raise Unplannable("unknown_field", f"{shape.kind}.{item.field}")
+                self.steps.append((item.key, _value_writer(item, get)))
+            else:
+                relation = relations.get(item.relation)
+                if relation is None:
+                    raise Unplannable("unknown_field", f"{shape.kind}.{item.relation}")
+                plan = _RelationPlan(item, relation, counter)
+                self.steps.append((item.key, plan.write))
+                if plan.fetches:
+                    self.fetches.append(plan)
+
+    def build(self, obj: Any, run: Run) -> dict[str, Any]:
+        """The response object for ``obj``."""
+        return {key: write(obj, run) for key, write in self.steps}
+
+    async def fetch(self, objs: list[Any], run: Run) -> None:
+        """Fetch what the relations selected on ``objs`` need, a level at a time."""
+        if len(self.fetches) == 1:
+            await self.fetches[0].fetch(objs, run)
+        elif self.fetches:
+            await asyncio.gather(*(relation.fetch(objs, run) for relation in self.fetches))
+
+
+def _names_below(shapes: Iterable[Shape]) -> frozenset[str]:
+    names: set[str] = set()
+    for shape in shapes:
+        for item in shape.items:
+            if isinstance(item, Value):
+                names.add(item.field)
+            elif isinstance(item, Nested):
+                names.add(item.relation)
+                names |= _names_below(item.shapes.values())
+    return frozenset(names)
+
+
+class _RelationPlan:
+    """How to fetch one relation for a whole level, and write it for each parent."""
+
+    __slots__ = (
+        "arguments",
+        "below",
+        "derive",
+        "fetches",
+        "index",
+        "item_required",
+        "key",
+        "kind_of",
+        "load",
+        "many",
+        "relation",
+        "required",
+        "shapes",
+        "single",
+    )
+
+    def __init__(self, item: Nested, relation: Relation, counter: "count[int]") -> None:
+        self.index = next(counter)
+        self.relation = item.relation
+        self.required, self.many, self.item_required = item.required, item.many, item.item_required
+        self.arguments = item.arguments
+        self.derive, self.key, self.load = relation.derive, relation.key, relation.load
+        self.kind_of = relation.kind if callable(relation.kind) else None
+        self.shapes = {kind: _ObjectPlan(shape, counter) for kind, shape in item.shapes.items()}
+        self.single = None
+        if not callable(relation.kind):
+            self.single = self.shapes.get(relation.kind)
+            if self.single is None:
+                raise Unplannable("unknown_kind", f"{item.relation} is {relation.kind}")
+        self.below = _names_below(item.shapes.values())
+        self.fetches = self.load is not None or any(s.fetches for s in self.shapes.values())
+
+    def _arguments(self, run: Run) -> dict[str, Any]:
+        known = run.arguments.get(self.index)
+        if known is None:
+            known = self.arguments.values(run.variables) if self.arguments else {}
+            run.arguments[self.index] = known
+        return known
+
+    def value(self, obj: Any, run: Run) -> Any:
+        """The related object (or list) of ``obj``, derived or as loaded."""
+        if self.derive is not None:
+            return self.derive(obj, run, self._arguments(run))
+        key = self.key(obj) if self.key else None
+        return None if key is None else run.loaded[self.index].get(key)
+
+    def write(self, obj: Any, run: Run) -> Any:
+        """The response value of this relation for ``obj``."""
+        value = self.value(obj, run)
+        if value is None:
+            if self.required:
+                raise Anomaly(f"{self.relation} is null")
+            return None
+        if not self.many:
+            return self._write_one(value, run)
+        out: list[Any] = []
+        for item in value:
+            if item is None:
+                if self.item_required:
+                    raise Anomaly(f"an item of {self.relation} is null")
+                out.append(None)
+            else:
+                out.append(self._write_one(item, run))
+        return out
+
+    def _write_one(self, value: Any, run: Run) -> dict[str, Any]:
+        shape = self.single
+        if shape is None:
+            assert self.kind_of is not None
+            shape = self.shapes[self.kind_of(value)]
+        return shape.build(value, run)
+
+    async def fetch(self, parents: list[Any], run: Run) -> None:
+        """Load this relation for every parent at once, then the level below."""
+        if self.load is not None:
+            assert self.key is not None
+            keys: dict[Hashable, None] = {}
+            for parent in parents:
+                key = self.key(parent)
+                if key is not None:
+                    keys[key] = None
+            loaded = (
+                await self.load(run, list(keys), self._arguments(run), self.below) if keys else {}
+            )
+            run.loaded[self.index] = loaded
+        if not any(shape.fetches for shape in self.shapes.values()):
+            return
+        children: list[Any] = []
+        for parent in parents:
+            value = self.value(parent, run)
+            if value is None:
+                continue
+            if self.many:
+                children.extend(v for v in value if v is not None)
+            else:
+                children.append(value)
+        if not children:
+            return
+        if self.single is not None:
+            await self.single.fetch(children, run)
+            return
+        assert self.kind_of is not None
+        groups: dict[str, list[Any]] = {}
+        for child in children:
+            groups.setdefault(self.kind_of(child), []).append(child)
+        await asyncio.gather(
+            *(self.shapes[kind].fetch(group, run) for kind, group in groups.items())
+        )
+
+
+class Plan:
+    """A selection compiled once: run it with each request's scope and variables."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, selection: Selection) -> None:
+        self.root = _ObjectPlan(selection.root, count())
+
+    async def run(self, scope: RequestScope, uris: Uris, variables: Any) -> dict[str, Any]:
+        """The response data; raises ``Anomaly`` (or a resolver's error) to decline."""
+        run = Run(scope, uris, variables, {}, {})
+        await self.root.fetch([ROOT], run)
+        return self.root.build(ROOT, run)

@@ -1,0 +1,361 @@
+"""The planned lane answers reads byte for byte as the reference path does, and says so.
+
+Each read runs against two apps over the same database: the gateway as it serves (reads
+on the planned lane) and one with ``GRAPHQL_PLANNER=false`` (every operation on the
+reference path: Strawberry and graphql-core). The HTTP status and the body bytes must
+be equal (data, errors, key order, extensions), and the lane counter must show that
+the planned lane ran. Documents come from the README, GraphiQL's tabs, the benchmark,
+hand-written edge cases and a Hypothesis strategy that walks the schema.
+"""
+
+import asyncio
+import re
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from graphql import OperationDefinitionNode, parse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.applications import Starlette
+
+from bench.scenarios import FRONTEND_LIST, NODE, THREE_LEVELS
+from gateway.graphql.explorer import LIFECYCLE, SESSIONS
+from gateway.graphql.explorer import NODE as NODE_TAB
+from planner.kinds import global_id
+from tests.conftest import Backend, auth, in_process_client, running_app
+from tests.fixtures.dataset import (
+    DEVICES,
+    FLEETS,
+    LOC_X,
+    LOCATIONS,
+    UNUSED_ID,
+)
+from tests.fixtures.dataset import (
+    SESSIONS as DATASET_SESSIONS,
+)
+
+PRINCIPALS = ["admin", "user_a", "operator_x", "operator_f"]
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+class Lanes:
+    """The gateway and its reference twin over one database, compared request by request."""
+
+    def __init__(self, app: Starlette, planned: httpx.AsyncClient, reference: httpx.AsyncClient):
+        self.app = app
+        self.planned = planned
+        self.reference = reference
+
+    def count(self, lane: str, reason: str = "") -> float:
+        registry = self.app.state.gateway.metrics.registry
+        labels = {"lane": lane, "reason": reason}
+        return registry.get_sample_value("session_gateway_graphql_executions_total", labels) or 0
+
+    def reasons(self) -> dict[str, float]:
+        registry = self.app.state.gateway.metrics.registry
+        return {
+            f"{sample.labels['lane']}/{sample.labels['reason']}": sample.value
+            for metric in registry.collect()
+            if metric.name == "session_gateway_graphql_executions"
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        }
+
+    async def compare(
+        self,
+        token: str,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        planned: bool | None = True,
+    ) -> dict[str, Any]:
+        """Post to both apps; assert equal answers and the lane taken. Returns the body.
+
+        ``planned=None`` expects the planned lane exactly when the answer has no errors.
+        """
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        if operation_name is not None:
+            body["operationName"] = operation_name
+        headers = {**auth(token), "X-Correlation-ID": "00000000-0000-4000-8000-00000000d1ff"}
+        before = self.count("planned")
+        fast = await self.planned.post("/graphql", json=body, headers=headers)
+        ran_planned = self.count("planned") > before
+        slow = await self.reference.post("/graphql", json=body, headers=headers)
+        assert fast.status_code == slow.status_code, (query, fast.text, slow.text)
+        assert fast.content == slow.content, (query, variables, fast.text, slow.text)
+        result: dict[str, Any] = fast.json()
+        if planned is None:
+            planned = "errors" not in result
+        assert ran_planned is planned, (query, variables, fast.text, self.reasons())
+        return result
+
+
+@pytest.fixture(scope="session")
+async def lanes(backend: Backend) -> AsyncIterator[Lanes]:
+    # Generated documents alias freely; the alias limit has tests of its own.
+    async with (
+        running_app(backend.url, graphql_max_aliases=0) as app,
+        in_process_client(app) as client,
+        running_app(backend.url, graphql_max_aliases=0, graphql_planner=False) as reference_app,
+        in_process_client(reference_app) as reference,
+    ):
+        yield Lanes(app, client, reference)
+
+
+def _operations(document: str) -> list[str | None]:
+    """The query operations of a document: by name when it has several operations."""
+    operations = [d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)]
+    queries = [d for d in operations if d.operation.value == "query"]
+    if len(operations) == 1:
+        return [None] * len(queries)
+    return [d.name.value if d.name else None for d in queries]
+
+
+def _readme_queries() -> list[str]:
+    return re.findall(r"```graphql\n(.*?)```", README.read_text(), re.S)
+
+
+LOCATION_ID = global_id("Location", LOC_X)
+SESSION_IDS = [global_id("Session", s.id) for s in DATASET_SESSIONS]
+CATALOG_IDS = (
+    [global_id("Location", row[0]) for row in LOCATIONS]
+    + [global_id("Device", row[0]) for row in DEVICES]
+    + [global_id("Fleet", row[0]) for row in FLEETS]
+)
+NODE_IDS = [*SESSION_IDS, *CATALOG_IDS, global_id("Session", UNUSED_ID)]
+
+EXAMPLES: list[tuple[str, dict[str, Any] | None]] = [
+    *((q, None) for q in _readme_queries()),
+    (SESSIONS, None),
+    (NODE_TAB, {"id": LOCATION_ID}),
+    (LIFECYCLE, None),
+    (FRONTEND_LIST, {"location": str(LOC_X)}),
+    (NODE, {"id": SESSION_IDS[0]}),
+    (NODE, {"id": SESSION_IDS[4]}),
+    (THREE_LEVELS, None),
+]
+
+
+async def test_every_example_read_runs_planned_and_equals_the_reference(
+    lanes: Lanes, tokens: dict[str, str]
+) -> None:
+    ran = 0
+    for document, variables in EXAMPLES:
+        for name in _operations(document):
+            await lanes.compare(tokens["admin"], document, variables, name)
+            ran += 1
+    assert ran >= 9
+
+
+EDGE_CASES = [
+    # aliases, duplicates merged, __typename everywhere
+    """{ a: sessions(first: 3) { edges { c: cursor node { u: uuid uuid __typename } }
+         pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename } }
+       b: sessions(first: 2, filter: {kind: RENTAL}) { nodes { uuid status } } __typename }""",
+    # fragments, nested and inline, on the union and the interface
+    """query Q { sessions(first: 12) { nodes { ...S details { ...D } } } }
+       fragment S on Session { id uuid kind status userId accessKeyId createdAt updatedAt
+         bookedTime bookedUntilTime startTime endTime uri fee { currency value }
+         payment { id status } rating { rating comment } events { name timestamp }
+         auxiliaryDevices { id uuid kind name location { name } fleet { name } } }
+       fragment D on SessionDetails { __typename ... on StorageDetails { location { ...L }
+         device { id kind } } ... on TravelDetails { secondsActive secondsPaused batteryUsed
+         distanceTravelled startLocation { ...L } endLocation { ...L } rentalDevice { name }
+         rentalFleet { id name } } }
+       fragment L on Location { id uuid name timeZone }""",
+    # every kind of node, missing ones, in order
+    "{ nodes(ids: %s) { __typename id ... on Session { status } ... on Device { name } } }",
+    # the catalog, three levels deep, with nested session pages
+    """{ locations(first: 3) { edges { cursor node { name devices(first: 2) { nodes { name
+         currentSession { uuid events { name } } sessions(first: 2) { nodes { uuid } }
+         } pageInfo { hasNextPage endCursor } } sessions(first: 2) { nodes { uuid } } } } }
+       fleets { nodes { name devices { nodes { kind fleet { name } } } } }
+       devices(first: 4, filter: {kind: E_BIKE}) { nodes { uuid kind location { name } } } }""",
+    "{ viewer { role userId locationIds fleetIds __typename } }",
+    # filters and backwards paging
+    """{ sessions(last: 2, filter: {status: [ENDED, ACTIVE], from: "2025-01-02", to: "2025-01-12"})
+         { nodes { uuid } pageInfo { hasNextPage hasPreviousPage startCursor } } }""",
+]
+
+
+@pytest.mark.parametrize("subject", PRINCIPALS)
+async def test_edge_cases_are_planned_and_equal_for_every_principal(
+    lanes: Lanes, tokens: dict[str, str], subject: str
+) -> None:
+    ids = "[" + ", ".join(f'"{i}"' for i in NODE_IDS) + "]"
+    for document in EDGE_CASES:
+        await lanes.compare(tokens[subject], document.replace("%s", ids))
+
+
+async def test_skip_and_include_get_a_plan_per_value_and_reuse_it(
+    lanes: Lanes, tokens: dict[str, str]
+) -> None:
+    document = """query Q($a: Boolean!, $b: Boolean = true, $n: Int) {
+      sessions(first: $n) { nodes { uuid
+        fee @include(if: $a) { value }
+        ...F @skip(if: $b)
+        details { ... on StorageDetails @include(if: $a) { device { name } } } } } }
+      fragment F on Session { status events @include(if: $a) { name } }"""
+    for a in (True, False):
+        for b in (True, False, None):
+            for n in (1, 5):
+                variables: dict[str, Any] = {"a": a, "n": n}
+                if b is not None:
+                    variables["b"] = b
+                await lanes.compare(tokens["user_a"], document, variables)
+
+
+async def test_a_page_continues_from_its_cursor_on_both_lanes(
+    lanes: Lanes, tokens: dict[str, str]
+) -> None:
+    document = """query P($after: String) {
+      sessions(first: 3, after: $after) { nodes { uuid } pageInfo { endCursor hasNextPage } } }"""
+    after = None
+    pages = 0
+    while True:
+        body = await lanes.compare(tokens["admin"], document, {"after": after})
+        pages += 1
+        info = body["data"]["sessions"]["pageInfo"]
+        if not info["hasNextPage"]:
+            break
+        after = info["endCursor"]
+    assert pages == 4
+
+
+async def test_errors_and_writes_are_left_to_the_reference_path_and_counted(
+    lanes: Lanes, tokens: dict[str, str]
+) -> None:
+    token = tokens["admin"]
+    cases = [
+        ("{ sessions(first: 0) { nodes { uuid } } }", "anomaly"),  # the resolver refuses
+        ('{ sessions(after: "forged") { nodes { uuid } } }', "anomaly"),
+        ('{ node(id: "Vmlld2VyOjE=") { id } }', "anomaly"),
+        ("{ __schema { queryType { name } } }", "introspection"),
+        ("{ nope }", "invalid"),
+        ("query($n: Int!) { sessions(first: $n) { nodes { uuid } } }", "variables"),
+        ('mutation { payForSession(sessionId: "x") { __typename } }', "invalid"),
+    ]
+    for document, reason in cases:
+        before = lanes.count("reference", reason)
+        await lanes.compare(token, document, planned=False)
+        assert lanes.count("reference", reason) == before + 1, document
+
+
+# Documents generated from the schema: fields, aliases, fragments, directives, arguments.
+SCHEMA = None
+
+
+def _schema() -> Any:
+    global SCHEMA
+    if SCHEMA is None:
+        from gateway.graphql.schema import schema
+
+        SCHEMA = schema._schema
+    return SCHEMA
+
+
+_ARGUMENTS = {
+    ("Query", "sessions"): [
+        "(first: 3)",
+        "(first: 5, filter: {status: [ENDED]})",
+        "(last: 2, filter: {kind: PARKING})",
+        f'(first: 4, filter: {{locationId: "{LOC_X}"}})',
+    ],
+    ("Query", "devices"): ["(first: 3)", "(filter: {kind: LOCKER})"],
+    ("Query", "locations"): ["(first: 2)", ""],
+    ("Query", "fleets"): [""],
+    ("Query", "node"): [f'(id: "{i}")' for i in NODE_IDS],
+    ("Query", "nodes"): [
+        f'(ids: ["{a}", "{b}"])' for a, b in zip(NODE_IDS, NODE_IDS[5:], strict=False)
+    ],
+}
+_DIRECTIVES = ["", "", "", " @skip(if: $flag)", " @include(if: $flag)", " @include(if: false)"]
+
+
+@st.composite
+def _selection(draw: st.DrawFn, type_name: str, depth: int) -> str:
+    from graphql import GraphQLObjectType, get_named_type, is_abstract_type, is_leaf_type
+
+    schema = _schema()
+    graphql_type = schema.type_map[type_name]
+    if is_abstract_type(graphql_type):
+        parts = ["__typename"]
+        for possible in schema.get_possible_types(graphql_type):
+            if draw(st.booleans()):
+                inner = draw(_selection(possible.name, depth + 1))
+                directive = draw(st.sampled_from(_DIRECTIVES))
+                parts.append(f"... on {possible.name}{directive} {{ {inner} }}")
+        return " ".join(parts)
+    assert isinstance(graphql_type, GraphQLObjectType)
+    names = [
+        name
+        for name, field in graphql_type.fields.items()
+        if depth < 4 or is_leaf_type(get_named_type(field.type))
+    ]
+    if not names:
+        return "__typename"
+    chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=5, unique=True))
+    parts = []
+    for name in chosen:
+        field = graphql_type.fields[name]
+        named = get_named_type(field.type)
+        arguments = ""
+        if (type_name, name) in _ARGUMENTS:
+            arguments = draw(st.sampled_from(_ARGUMENTS[(type_name, name)]))
+        elif "first" in field.args:
+            arguments = draw(st.sampled_from(["", "(first: 1)", "(first: 2)"]))
+        # Named after the parent type and arguments: same-named fields of different types
+        # under one abstract selection would conflict otherwise.
+        tag = zlib.crc32(f"{type_name}{arguments}".encode()) % 10_000
+        alias = draw(st.sampled_from(["", f"{name}_{type_name}{tag}: "]))
+        if name == "kind":  # Session.kind and Device.kind differ in type: always apart
+            alias = f"{name}_{type_name}{tag}: "
+        directive = draw(st.sampled_from(_DIRECTIVES))
+        sub = "" if is_leaf_type(named) else "{ " + draw(_selection(named.name, depth + 1)) + " }"
+        part = f"{alias}{name}{arguments}{directive} {sub}"
+        parts.append(part)
+        if draw(st.integers(0, 5)) == 0:
+            parts.append(part)  # the same field twice: merged
+    if draw(st.booleans()):
+        parts.append("__typename")
+    return " ".join(parts)
+
+
+@st.composite
+def _document(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    body = draw(_selection("Query", 0))
+    if draw(st.booleans()):  # the same selection through a named fragment
+        document = f"query G{{flags}} {{ ...Root }} fragment Root on Query {{ {body} }}"
+    else:
+        document = f"query G{{flags}} {{ {body} }}"
+    uses_flag = "$flag" in body
+    document = document.replace("{flags}", "($flag: Boolean!)" if uses_flag else "")
+    variables = {"flag": draw(st.booleans())} if uses_flag else {}
+    return document, variables
+
+
+async def test_generated_reads_are_planned_and_byte_equal(
+    lanes: Lanes, tokens: dict[str, str]
+) -> None:
+    loop = asyncio.get_running_loop()
+    answers: list[bool] = []
+
+    @given(case=_document(), subject=st.sampled_from(PRINCIPALS))
+    @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    def check(case: tuple[str, dict[str, Any]], subject: str) -> None:
+        document, variables = case
+        # A generated document may break a limit (aliases, depth): then both lanes refuse it.
+        future = asyncio.run_coroutine_threadsafe(
+            lanes.compare(tokens[subject], document, variables, planned=None), loop
+        )
+        answers.append("errors" not in future.result(timeout=60))
+
+    await asyncio.to_thread(check)
+    assert sum(answers) >= 0.9 * len(answers), f"{sum(answers)} of {len(answers)} ran planned"
