@@ -25,7 +25,8 @@ RESULTS = BENCH / "results"
 DATA = BENCH / "data"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sgw_bench"
 DEFAULT_SQLITE = "sqlite+aiosqlite:///bench/data/sgw_bench.db"
-SCENARIOS = "abcdefg"
+SCENARIOS = "abcdefgh"
+THREE_LEVELS_LABEL = "(h) GraphQL three-level catalog read"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -284,6 +285,25 @@ class Bench:
                 self.measure(gw, monitor, "e-first/gateway", label, "postgresql", token, [first])
                 label = f"(e) REST v2 ended, page {page:,}"
                 self.measure(gw, monitor, "e-deep/gateway", label, "postgresql", token, [deep])
+            if self.wants("h"):
+                request = sc.THREE_LEVELS_REQUEST
+                answer = servers.http_json(port, "POST", "/graphql", request.body, token)
+                self.check("h: gateway answers without errors", sc.check_graphql(answer))
+                devices = [len(d) for d in sc.three_levels_devices(answer)]
+                self.check(
+                    "h: 20 locations of 10 devices",
+                    None if devices == [10] * 20 else f"devices per location: {devices}",
+                )
+                self.answers["h"] = answer["data"]
+                self.measure(
+                    gw,
+                    monitor,
+                    "h/gateway",
+                    THREE_LEVELS_LABEL,
+                    "postgresql",
+                    token,
+                    [request],
+                )
 
     def gateway_lifecycle(self, token: str, fx: Any) -> None:
         from bench import datasets, servers
@@ -360,6 +380,37 @@ class Bench:
                     monitor,
                     "b/postgraphile",
                     "(b) GraphQL node, every field",
+                    "postgresql",
+                    None,
+                    [request],
+                )
+            if self.wants("h"):
+                request = sc.THREE_LEVELS_POSTGRAPHILE_REQUEST
+                answer = servers.http_json(peer.port, "POST", "/graphql", request.body)
+                self.check("h: PostGraphile answers without errors", sc.check_graphql(answer))
+                if "h" in self.answers:
+                    gateway = {"data": self.answers["h"]}
+                    self.check(
+                        "h: PostGraphile lists the same 20 locations in the same order",
+                        sc.compare(
+                            "locations",
+                            sc.three_levels_locations(gateway),
+                            sc.three_levels_locations_postgraphile(answer),
+                        ),
+                    )
+                    self.check(
+                        "h: PostGraphile has the same devices and current sessions",
+                        sc.compare(
+                            "devices",
+                            sc.three_levels_devices(gateway),
+                            sc.three_levels_devices_postgraphile(answer),
+                        ),
+                    )
+                self.measure(
+                    peer,
+                    monitor,
+                    "h/postgraphile",
+                    THREE_LEVELS_LABEL,
                     "postgresql",
                     None,
                     [request],
@@ -498,7 +549,7 @@ class Bench:
         args = self.args
         started = time.monotonic()
         busy = _busy_percent()
-        peers = not args.no_peers and (self.wants("a") or self.wants("b") or self.wants("c"))
+        peers = not args.no_peers and any(self.wants(s) for s in "abch")
         if peers:
             tools.ensure_node_packages()
         count = datasets.prepare_postgres(self.pg_url, args.sessions, args.reseed)
@@ -513,7 +564,7 @@ class Bench:
         measuring = time.monotonic()
 
         self.phase("gateway on PostgreSQL", self.gateway_postgres, token, fx)
-        if peers and (self.wants("a") or self.wants("b")):
+        if peers and (self.wants("a") or self.wants("b") or self.wants("h")):
             self.phase("PostGraphile", self.postgraphile, fx)
         if peers and (self.wants("a") or self.wants("c")):
             self.phase("baseline", self.baseline, token, fx)

@@ -50,6 +50,35 @@ query ThreeLevels {
 }
 """
 
+# PostGraphile's closest equivalent of (h): the same two levels ordered by id, and the
+# device's booked or active session as two aliased lists of its parking sessions, one per
+# status (its `condition` only tests equality; a parking device has at most one open
+# session, a unique index says so, so together they hold the gateway's currentSession).
+_PG_OPEN = """{
+            nodes {
+              rowId status
+              sessionEventsBySessionId(orderBy: [TIMESTAMP_ASC, ROW_ID_ASC]) {
+                nodes { name timestamp }
+              }
+            }
+          }"""
+THREE_LEVELS_POSTGRAPHILE = f"""
+query ThreeLevels {{
+  allLocations(first: 20, orderBy: ROW_ID_ASC) {{
+    nodes {{
+      name
+      devicesByLocationId(first: 10, orderBy: ROW_ID_ASC) {{
+        nodes {{
+          name
+          booked: sessionsByStorageDeviceId(condition: {{status: "booked"}}, first: 1) {_PG_OPEN}
+          active: sessionsByStorageDeviceId(condition: {{status: "active"}}, first: 1) {_PG_OPEN}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
 _LOCATION_FIELDS = "id uuid name timeZone"
 _DEVICE_FIELDS = "id uuid kind name"
 NODE = f"""
@@ -119,6 +148,10 @@ def frontend_list_postgraphile(location_id: str) -> Request:
     return graphql(FRONTEND_LIST_POSTGRAPHILE, {"location": location_id})
 
 
+THREE_LEVELS_REQUEST = graphql(THREE_LEVELS, {})
+THREE_LEVELS_POSTGRAPHILE_REQUEST = graphql(THREE_LEVELS_POSTGRAPHILE, {})
+
+
 def global_id(type_name: str, uuid: str) -> str:
     """A Relay global id as Strawberry makes them: base64 of ``Type:id``."""
     return base64.b64encode(f"{type_name}:{uuid}".encode()).decode()
@@ -173,6 +206,34 @@ def frontend_ids(answer: dict[str, Any]) -> list[str]:
 
 def postgraphile_ids(answer: dict[str, Any]) -> list[str]:
     return [n["rowId"] for n in answer["data"]["benchPeerSessionsAtLocation"]["nodes"]]
+
+
+def three_levels_locations(answer: dict[str, Any]) -> list[str]:
+    """(h): the location names the gateway lists, in order."""
+    return [n["name"] for n in answer["data"]["locations"]["nodes"]]
+
+
+def three_levels_locations_postgraphile(answer: dict[str, Any]) -> list[str]:
+    return [n["name"] for n in answer["data"]["allLocations"]["nodes"]]
+
+
+def three_levels_devices(answer: dict[str, Any]) -> list[list[Any]]:
+    """(h): per location, each device's name and the uuid of its current session (or None)."""
+    return [
+        [[d["name"], (d["currentSession"] or {}).get("uuid")] for d in location["devices"]["nodes"]]
+        for location in answer["data"]["locations"]["nodes"]
+    ]
+
+
+def three_levels_devices_postgraphile(answer: dict[str, Any]) -> list[list[Any]]:
+    def current(device: dict[str, Any]) -> str | None:
+        sessions = device["booked"]["nodes"] + device["active"]["nodes"]
+        return sessions[0]["rowId"] if sessions else None
+
+    return [
+        [[d["name"], current(d)] for d in location["devicesByLocationId"]["nodes"]]
+        for location in answer["data"]["allLocations"]["nodes"]
+    ]
 
 
 def compare(name: str, expected: Any, actual: Any) -> str | None:

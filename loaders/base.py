@@ -50,6 +50,18 @@ class BatchLoader(DataLoader[K, V]):
         for key, value in values.items():
             self.known.setdefault(key, value)
 
+    def known_values(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
+        """The values primed for ``keys``, and the keys that still need loading."""
+        known = self.known
+        found: dict[K, V] = {}
+        missing: list[K] = []
+        for key in keys:
+            if key in known:
+                found[key] = known[key]
+            else:
+                missing.append(key)
+        return found, missing
+
     def load(self, key: K) -> "Future[V]":
         """The value for ``key``: known already, or loaded in this tick's batch."""
         if key in self.known:

@@ -191,5 +191,5 @@ class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRecord]]):
             seen.add((row.parent_id, row.id))
             records = result.setdefault(row.parent_id, [])
             if len(records) < limit:
-                records.append(SessionRecord.from_row(row))
+                records.append(SessionRecord.from_row(row[1:]))  # after parent_id
         return result

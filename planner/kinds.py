@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
+from loaders.base import BatchLoader
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
@@ -103,8 +104,11 @@ def _by_id(loader: Callable[[RequestScope], Any]) -> Loader:
     async def load(
         run: Run, keys: list[Any], _arguments: dict[str, Any], _below: frozenset[str]
     ) -> Mapping[Any, Any]:
-        values = await loader(run.scope).load_many(keys)
-        return dict(zip(keys, values, strict=True))
+        batch: BatchLoader[Any, Any] = loader(run.scope)
+        found, missing = batch.known_values(keys)  # what the page statement brought along
+        if missing:
+            found.update(zip(missing, await batch.load_many(missing), strict=True))
+        return found
 
     return load
 
@@ -145,10 +149,11 @@ async def _sessions_page(
     return {ROOT: page}
 
 
-def _catalog_page(list_page: Callable[..., Awaitable[Any]], filtered: bool = False) -> Loader:
+def _catalog_page(name: str, filtered: bool = False) -> Loader:
     async def load(
         run: Run, _keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
     ) -> Mapping[Any, Any]:
+        list_page = getattr(catalog_resolvers, name)
         if filtered:
             device_filter = arguments.get("filter") or catalog_resolvers.DeviceFilter()
             page = await list_page(
@@ -372,16 +377,12 @@ RELATIONS: dict[str, dict[str, Relation]] = {
     "query": {
         "viewer": Relation("viewer", derive=_viewer),
         "sessions": Relation("session_page", key=_root_key, load=_sessions_page),
-        "locations": Relation(
-            "catalog_page", key=_root_key, load=_catalog_page(catalog_resolvers.list_locations)
-        ),
-        "fleets": Relation(
-            "catalog_page", key=_root_key, load=_catalog_page(catalog_resolvers.list_fleets)
-        ),
+        "locations": Relation("catalog_page", key=_root_key, load=_catalog_page("list_locations")),
+        "fleets": Relation("catalog_page", key=_root_key, load=_catalog_page("list_fleets")),
         "devices": Relation(
             "catalog_page",
             key=_root_key,
-            load=_catalog_page(catalog_resolvers.list_devices, filtered=True),
+            load=_catalog_page("list_devices", filtered=True),
         ),
         "node": Relation(node_kind, key=_root_key, load=_node),
         "nodes": Relation(node_kind, key=_root_key, load=_node_list),

@@ -22,7 +22,7 @@ from loaders.sessions import NestedPageKey, Parent
 from resolvers.context import RequestScope
 from resolvers.cursors import Position, fingerprint
 from resolvers.errors import InvalidInput, NotFound
-from storage.enums import DeviceKind, EventName, SessionKind, SessionStatus
+from storage.enums import DeviceKind, SessionKind, SessionStatus
 from storage.models import Session
 from storage.queries import (
     SESSION_COLUMNS,
@@ -43,6 +43,7 @@ from storage.queries import (
     with_references,
 )
 from storage.records import (
+    EVENT_NAMES,
     DeviceRecord,
     EventRecord,
     FleetRecord,
@@ -355,7 +356,7 @@ class Related:
         if "events" in include:
             events = {
                 row.id: [
-                    EventRecord(EventName(name), time.replace(tzinfo=UTC))
+                    EventRecord(EVENT_NAMES[name], time.replace(tzinfo=UTC))
                     for name, time in zip(row.event_names, row.event_times, strict=True)
                 ]
                 for row in rows

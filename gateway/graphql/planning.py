@@ -356,12 +356,12 @@ class PlannedReads:
         try:
             if not self.enabled:
                 raise _Declined("disabled")
-            result = await self._execute(context, query, operation_name, variables)
+            name, result = await self._execute(context, query, operation_name, variables)
         except _Declined as declined:
             metrics.count_execution("reference", declined.reason)
             return None
         metrics.count_execution("planned", "")
-        metrics.count_operation("query", operation_name, False)
+        metrics.count_operation("query", name, False)
         return result
 
     async def _execute(
@@ -370,7 +370,7 @@ class PlannedReads:
         query: str | None,
         operation_name: str | None,
         raw_variables: dict[str, Any] | None,
-    ) -> ExecutionResult:
+    ) -> tuple[str | None, ExecutionResult]:
         if not query:
             raise _Declined("no_document")
         if raw_variables is not None and not isinstance(raw_variables, dict):
@@ -394,10 +394,13 @@ class PlannedReads:
             context.charged = True
         try:
             data = await plan.run(context.scope, context.uris, coerced)
-        except Exception as anomaly:
-            logger.warning("planned read declined: %r", anomaly, exc_info=True)
+        except DomainError as refused:  # bad input, reported by the reference path
+            raise _Declined("refused") from refused
+        except Exception as anomaly:  # reads have no side effects: the reference path answers
+            logger.debug("planned read declined: %r", anomaly, exc_info=True)
             raise _Declined("anomaly") from anomaly
         extensions = {
             "cost": {"requested": cost.requested, "actual": actual(cost, data), "maximum": maximum}
         }
-        return ExecutionResult(data=data, errors=None, extensions=extensions)
+        name = prepared.operation.name.value if prepared.operation.name else None
+        return name, ExecutionResult(data=data, errors=None, extensions=extensions)

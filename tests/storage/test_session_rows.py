@@ -45,3 +45,17 @@ async def test_rows_hold_what_records_and_loaders_hold(engine):
         assert row.event_names == [event.name.value for event in row_events]
         assert row.event_times == [event.timestamp.replace(tzinfo=None) for event in row_events]
         assert [str(i) for i in row.auxiliary_device_ids] == [str(d.id) for d in row_devices]
+
+
+def test_records_read_the_sessions_columns_in_table_order():
+    # SessionRecord.from_row reads by position: the table's columns, then the record's.
+    names = [c.key for c in SESSION_COLUMNS]
+    positional = [
+        "id", "kind", "status", "user_id", "access_key_id", "created_at", "updated_at",
+        "booked_time", "booked_until_time", "start_time", "end_time", "reference_time",
+        "fee_minor", "fee_currency", "payment_id", "payment_status", "rating", "rating_comment",
+        "storage_location_id", "storage_device_id", "travel_start_location_id",
+        "travel_end_location_id", "rental_device_id", "rental_fleet_id", "version",
+        "seconds_active", "seconds_paused", "battery_used", "distance_travelled",
+    ]  # fmt: skip
+    assert names == positional
