@@ -1,5 +1,6 @@
 """What every loader shares: a short connection per batch, results in key order."""
 
+import asyncio
 from asyncio import Future
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, TypeVar
@@ -43,6 +44,8 @@ class BatchLoader(DataLoader[K, V]):
     def __init__(self) -> None:
         self.settled: dict[Any, Any] = {}
         self.known: dict[Any, Any] = {}
+        self._pending: dict[Any, None] = {}
+        self._dispatch: Future[None] | None = None
         super().__init__(max_batch_size=MAX_BATCH_SIZE, cache_map=self.settled)
 
     def prime_values(self, values: Mapping[K, V]) -> None:
@@ -50,17 +53,50 @@ class BatchLoader(DataLoader[K, V]):
         for key, value in values.items():
             self.known.setdefault(key, value)
 
-    def known_values(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
-        """The values primed for ``keys``, and the keys that still need loading."""
+    async def load_values(self, keys: Iterable[K]) -> dict[K, V]:
+        """The values for ``keys``: known ones at once, the rest in one batch per tick.
+
+        Unlike ``load_many`` this makes no future per key: every caller of this tick
+        (sibling relations of a planned read) joins one batch, which fills ``known``.
+        """
         known = self.known
         found: dict[K, V] = {}
-        missing: list[K] = []
+        missing = False
         for key in keys:
             if key in known:
                 found[key] = known[key]
             else:
-                missing.append(key)
-        return found, missing
+                self._pending[key] = None
+                missing = True
+        if not missing:
+            return found
+        if self._dispatch is None:
+            self._dispatch = self.loop.create_future()
+            self.loop.call_soon(self._run_batch)
+        await asyncio.shield(self._dispatch)
+        for key in keys:
+            if key not in found:
+                found[key] = known[key]
+        return found
+
+    def _run_batch(self) -> None:
+        dispatch, self._dispatch = self._dispatch, None
+        pending, self._pending = list(self._pending), {}
+        assert dispatch is not None
+        task = self.loop.create_task(self._load_into_known(pending))
+        task.add_done_callback(
+            lambda done: (
+                dispatch.set_exception(done.exception())  # type: ignore[arg-type]
+                if done.exception() is not None
+                else dispatch.set_result(None)
+            )
+        )
+
+    async def _load_into_known(self, keys: list[K]) -> None:
+        for start in range(0, len(keys), MAX_BATCH_SIZE):
+            chunk = keys[start : start + MAX_BATCH_SIZE]
+            values = await self.batch_load_fn(chunk)
+            self.known.update(zip(chunk, values, strict=True))
 
     def load(self, key: K) -> "Future[V]":
         """The value for ``key``: known already, or loaded in this tick's batch."""

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import BatchLoader, fetch_rows, in_key_order
@@ -17,9 +17,13 @@ from storage.records import DeviceRecord, FleetRecord, LocationRecord
 R = TypeVar("R")
 
 
-def device_from_row(row: Row[Any]) -> DeviceRecord:
-    """Build a device record from a row of ``DEVICE_COLUMNS``."""
-    return DeviceRecord(row.id, DeviceKind(row.kind), row.name, row.location_id, row.fleet_id)
+_DEVICE_KINDS: dict[str, DeviceKind] = dict(DeviceKind._value2member_map_)
+
+
+def device_from_row(row: Sequence[Any]) -> DeviceRecord:
+    """Build a device record from a row that starts with ``DEVICE_COLUMNS``."""
+    id_, kind, name, location_id, fleet_id = row[:5]
+    return DeviceRecord(id_, _DEVICE_KINDS[kind], name, location_id, fleet_id)
 
 
 class ByIdLoader(BatchLoader[uuid.UUID, R | None], Generic[R]):
@@ -81,21 +85,23 @@ class DevicePageKey:
 class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
     """The devices of many locations or fleets, ordered by id, in one query per batch."""
 
+    # Windowed statements by (parent kind, has a start): built once, values bound by name.
+    statements: ClassVar[dict[tuple[bool, bool], Select[Any]]] = {}
+
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__()
         self.engine = engine
 
-    async def batch_load_fn(self, keys: Sequence[DevicePageKey]) -> list[list[DeviceRecord]]:
-        """One windowed SELECT per (parent kind, page size, start): one for a typical page."""
-        groups: dict[tuple[bool, int, uuid.UUID | None], list[uuid.UUID]] = {}
-        for key in keys:
-            groups.setdefault((key.by_fleet, key.limit, key.after), []).append(key.parent_id)
-        found: dict[DevicePageKey, list[DeviceRecord]] = {}
-        for (by_fleet, limit, after), parent_ids in groups.items():
+    @classmethod
+    def _statement(cls, by_fleet: bool, after: bool) -> Select[Any]:
+        statement = cls.statements.get((by_fleet, after))
+        if statement is None:
             column = Device.fleet_id if by_fleet else Device.location_id
-            conditions: list[ColumnElement[bool]] = [column.in_(parent_ids)]
-            if after is not None:
-                conditions.append(Device.id > after)
+            conditions: list[ColumnElement[bool]] = [
+                column.in_(bindparam("parent_ids", expanding=True))
+            ]
+            if after:
+                conditions.append(Device.id > bindparam("after", type_=Device.id.type))
             ranked = (
                 select(
                     *DEVICE_COLUMNS,
@@ -104,9 +110,23 @@ class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
                 .where(*conditions)
                 .subquery()
             )
+            limit = bindparam("page_limit", type_=Integer)
             statement = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id)
-            for row in await fetch_rows(self.engine, statement):
-                parent = row.fleet_id if by_fleet else row.location_id
-                key = DevicePageKey(by_fleet, parent, limit, after)
-                found.setdefault(key, []).append(device_from_row(row))
+            cls.statements[(by_fleet, after)] = statement
+        return statement
+
+    async def batch_load_fn(self, keys: Sequence[DevicePageKey]) -> list[list[DeviceRecord]]:
+        """One windowed SELECT per (parent kind, page size, start): one for a typical page."""
+        groups: dict[tuple[bool, int, uuid.UUID | None], list[uuid.UUID]] = {}
+        for key in keys:
+            groups.setdefault((key.by_fleet, key.limit, key.after), []).append(key.parent_id)
+        found: dict[DevicePageKey, list[DeviceRecord]] = {}
+        for (by_fleet, limit, after), parent_ids in groups.items():
+            statement = self._statement(by_fleet, after is not None)
+            params = {"parent_ids": parent_ids, "page_limit": limit, "after": after}
+            for row in await fetch_rows(self.engine, statement, params):
+                device = device_from_row(row)
+                parent = device.fleet_id if by_fleet else device.location_id
+                key = DevicePageKey(by_fleet, parent, limit, after)  # type: ignore[arg-type]
+                found.setdefault(key, []).append(device)
         return [found.get(key, []) for key in keys]

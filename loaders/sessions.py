@@ -73,7 +73,7 @@ class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[DeviceRecord]]:
         """One SELECT joining the auxiliary devices of every session asked for."""
         rows = await fetch_rows(self.engine, self.statement, {"keys": list(keys)})
-        return grouped_in_key_order(keys, ((row.session_id, device_from_row(row)) for row in rows))
+        return grouped_in_key_order(keys, ((row[0], device_from_row(row[1:])) for row in rows))
 
 
 class OpenSessionByDeviceLoader(BatchLoader[uuid.UUID, SessionRecord | None]):

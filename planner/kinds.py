@@ -105,10 +105,7 @@ def _by_id(loader: Callable[[RequestScope], Any]) -> Loader:
         run: Run, keys: list[Any], _arguments: dict[str, Any], _below: frozenset[str]
     ) -> Mapping[Any, Any]:
         batch: BatchLoader[Any, Any] = loader(run.scope)
-        found, missing = batch.known_values(keys)  # what the page statement brought along
-        if missing:
-            found.update(zip(missing, await batch.load_many(missing), strict=True))
-        return found
+        return await batch.load_values(keys)  # known ones (a page brought them) at once
 
     return load
 
@@ -205,8 +202,8 @@ async def _nodes(run: Run, ids: Sequence[Any], below: frozenset[str]) -> list[An
             "device": loaders.device,
             "fleet": loaders.fleet,
         }
-        values = await loader[kind].load_many(keys)
-        found.update(((kind, k), v) for k, v in zip(keys, values, strict=True))
+        values = await loader[kind].load_values(keys)
+        found.update(((kind, k), v) for k, v in values.items())
 
     await asyncio.gather(
         *(

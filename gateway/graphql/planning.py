@@ -292,7 +292,7 @@ class PlannedReads:
         if prepared is None:
             prepared = self._prepare(query, operation_name)
             self.documents[key] = prepared
-            if len(self.documents) > MAX_DOCUMENTS:
+            while len(self.documents) > MAX_DOCUMENTS:
                 self.documents.popitem(last=False)
         else:
             self.documents.move_to_end(key)
@@ -338,7 +338,7 @@ class PlannedReads:
             except Unplannable as declined:
                 plan = declined
             prepared.plans[key] = plan
-            if len(prepared.plans) > MAX_PLANS:
+            while len(prepared.plans) > MAX_PLANS:
                 prepared.plans.popitem(last=False)
         if isinstance(plan, Unplannable):
             raise _Declined(plan.reason)
