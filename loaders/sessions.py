@@ -17,23 +17,32 @@ from loaders.base import BatchLoader, fetch_rows, grouped_in_key_order, in_key_o
 from loaders.catalog import device_from_row
 from storage.enums import EventName, SessionStatus
 from storage.models import AuxiliaryDevice, Device, Session, SessionEvent
-from storage.queries import DEVICE_COLUMNS, SESSION_COLUMNS, before_position, newest_first
-from storage.records import DeviceRecord, EventRecord, SessionRecord
+from storage.queries import (
+    DEVICE_COLUMNS,
+    SESSION_ROW_COLUMNS,
+    before_position,
+    newest_first,
+    select_session_rows,
+    session_row_columns,
+)
+from storage.records import DeviceRecord, EventRecord, SessionRow
 
 
-class SessionByIdLoader(BatchLoader[uuid.UUID, SessionRecord | None]):
-    """Sessions by id, among those the caller may see."""
+class SessionByIdLoader(BatchLoader[uuid.UUID, SessionRow | None]):
+    """Sessions by id as stored rows with their events, among those the caller may see."""
 
     def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
         super().__init__()
         self.engine = engine
         self.visible = visible
 
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRecord | None]:
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRow | None]:
         """One SELECT for every session asked for in this tick."""
-        statement = select(*SESSION_COLUMNS).where(Session.id.in_(keys), self.visible)
+        statement = select_session_rows(self.engine.dialect.name).where(
+            Session.id.in_(keys), self.visible
+        )
         rows = await fetch_rows(self.engine, statement)
-        return in_key_order(keys, {row.id: SessionRecord.from_row(row) for row in rows})
+        return in_key_order(keys, {row[0]: SessionRow._make(row) for row in rows})
 
 
 class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
@@ -76,7 +85,7 @@ class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]
         return grouped_in_key_order(keys, ((row[0], device_from_row(row[1:])) for row in rows))
 
 
-class OpenSessionByDeviceLoader(BatchLoader[uuid.UUID, SessionRecord | None]):
+class OpenSessionByDeviceLoader(BatchLoader[uuid.UUID, SessionRow | None]):
     """The booked or active session of each device, among those the caller may see."""
 
     def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
@@ -84,18 +93,18 @@ class OpenSessionByDeviceLoader(BatchLoader[uuid.UUID, SessionRecord | None]):
         self.engine = engine
         self.visible = visible
 
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRecord | None]:
+    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRow | None]:
         """One SELECT over both device columns; at most one open session per device."""
         open_statuses = (SessionStatus.BOOKED.value, SessionStatus.ACTIVE.value)
-        statement = select(*SESSION_COLUMNS).where(
+        statement = select_session_rows(self.engine.dialect.name).where(
             Session.status.in_(open_statuses),
             (Session.storage_device_id.in_(keys)) | (Session.rental_device_id.in_(keys)),
             self.visible,
         )
-        by_device: dict[uuid.UUID, SessionRecord] = {}
-        for row in await fetch_rows(self.engine, statement):
-            record = SessionRecord.from_row(row)
-            by_device[record.storage_device_id or record.rental_device_id] = record  # type: ignore[index]
+        by_device: dict[uuid.UUID, SessionRow] = {}
+        for fetched in await fetch_rows(self.engine, statement):
+            row = SessionRow._make(fetched)
+            by_device[row.storage_device_id or row.rental_device_id] = row  # type: ignore[index]
         return in_key_order(keys, by_device)
 
 
@@ -128,7 +137,7 @@ class NestedPageKey:
     after: tuple[Any, uuid.UUID] | None = None
 
 
-class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRecord]]):
+class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRow]]):
     """The newest sessions of many devices, locations or fleets in one query per batch.
 
     Each key gets ``limit`` rows at most (callers ask for one more than the page size to
@@ -140,12 +149,12 @@ class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRecord]]):
         self.engine = engine
         self.visible = visible
 
-    async def batch_load_fn(self, keys: Sequence[NestedPageKey]) -> list[list[SessionRecord]]:
+    async def batch_load_fn(self, keys: Sequence[NestedPageKey]) -> list[list[SessionRow]]:
         """One query per (parent kind, page size, start), which is one for a typical page."""
         groups: dict[tuple[Parent, int, Any], list[uuid.UUID]] = {}
         for key in keys:
             groups.setdefault((key.parent, key.limit, key.after), []).append(key.parent_id)
-        found: dict[NestedPageKey, list[SessionRecord]] = {}
+        found: dict[NestedPageKey, list[SessionRow]] = {}
         for (parent, limit, after), parent_ids in groups.items():
             for parent_id, records in (
                 await self._load_group(parent, limit, after, parent_ids)
@@ -159,7 +168,7 @@ class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRecord]]):
         limit: int,
         after: tuple[Any, uuid.UUID] | None,
         parent_ids: list[uuid.UUID],
-    ) -> dict[uuid.UUID, list[SessionRecord]]:
+    ) -> dict[uuid.UUID, list[SessionRow]]:
         ranked = []
         for column in _PARENT_COLUMNS[parent]:
             conditions = [column.in_(parent_ids), self.visible]
@@ -168,7 +177,7 @@ class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRecord]]):
             ranked.append(
                 select(
                     column.label("parent_id"),
-                    *SESSION_COLUMNS,
+                    *SESSION_ROW_COLUMNS,
                     func.row_number()
                     .over(partition_by=column, order_by=newest_first())
                     .label("rank"),
@@ -179,17 +188,18 @@ class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRecord]]):
             ranked[0].union_all(*ranked[1:]).subquery() if len(ranked) > 1 else ranked[0].subquery()
         )
         statement = (
-            select(union)
+            select(union.c.parent_id, *session_row_columns(union, self.engine.dialect.name))
             .where(union.c.rank <= limit)
             .order_by(union.c.parent_id, union.c.reference_time.desc(), union.c.id.desc())
         )
-        result: dict[uuid.UUID, list[SessionRecord]] = {}
+        result: dict[uuid.UUID, list[SessionRow]] = {}
         seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
-        for row in await fetch_rows(self.engine, statement):
-            if (row.parent_id, row.id) in seen:
+        for fetched in await fetch_rows(self.engine, statement):
+            parent_id, row = fetched[0], SessionRow._make(fetched[1:])
+            if (parent_id, row.id) in seen:
                 continue
-            seen.add((row.parent_id, row.id))
-            records = result.setdefault(row.parent_id, [])
-            if len(records) < limit:
-                records.append(SessionRecord.from_row(row[1:]))  # after parent_id
+            seen.add((parent_id, row.id))
+            rows = result.setdefault(parent_id, [])
+            if len(rows) < limit:
+                rows.append(row)
         return result

@@ -18,17 +18,21 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 def format_timestamp(value: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` suffix; microseconds only when there are any."""
-    if value.tzinfo is UTC:  # what the database hands back: print it, drop "+00:00"
+    """RFC 3339 in UTC with a ``Z`` suffix; microseconds only when there are any.
+
+    A naive value is a timestamp as stored: UTC (``storage.types.TZDateTime``).
+    """
+    zone = value.tzinfo
+    if zone is None:
+        return value.isoformat() + "Z"
+    if zone is UTC:  # print it, drop "+00:00"
         return value.isoformat()[:-6] + "Z"
-    if value.tzinfo is None:
-        raise ValueError(f"timestamp {value!r} has no time zone")
     return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
 
 
 def format_stored_timestamp(value: datetime | None) -> str | None:
-    """A timestamp as stored (naive UTC): the same text as ``format_timestamp`` of it."""
-    return None if value is None else value.isoformat() + "Z"
+    """A stored timestamp, or None: ``format_timestamp`` of a nullable column."""
+    return None if value is None else format_timestamp(value)
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -13,7 +13,7 @@ import binascii
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from loaders.base import BatchLoader
@@ -23,19 +23,14 @@ from resolvers import sessions as session_resolvers
 from resolvers.context import RequestScope
 from resolvers.uris import Uris
 from storage.enums import SessionKind
-from storage.records import (
-    DeviceRecord,
-    FleetRecord,
-    LocationRecord,
-    SessionRecord,
-)
+from storage.records import DeviceRecord, FleetRecord, LocationRecord, SessionRow
 
 ROOT = "query"  # the root object's key; it has no fields of its own
 
 # The node kinds by the type name their global ids carry, and back.
 NODE_KINDS = {"Session": "session", "Location": "location", "Device": "device", "Fleet": "fleet"}
 _NODE_RECORDS: dict[type, str] = {
-    SessionRecord: "session",
+    SessionRow: "session",
     LocationRecord: "location",
     DeviceRecord: "device",
     FleetRecord: "fleet",
@@ -87,6 +82,11 @@ def node_kind(record: Any) -> str:
     return _NODE_RECORDS[type(record)]
 
 
+def _item(index: int) -> Getter:
+    get = itemgetter(index)
+    return lambda obj, _run: get(obj)
+
+
 def _attr(name: str) -> Getter:
     get = attrgetter(name)
     return lambda obj, _run: get(obj)
@@ -110,39 +110,42 @@ def _by_id(loader: Callable[[RequestScope], Any]) -> Loader:
     return load
 
 
-def _prime(scope: RequestScope, related: session_resolvers.Related) -> None:
+def _prime(scope: RequestScope, references: session_resolvers.References | None) -> None:
+    """Hand what a statement brought along to the loaders, which then need no statement."""
+    if references is None:
+        return
     loaders = scope.loaders
-    if related.events is not None:
-        loaders.events.prime_values(related.events)
-    if related.locations is not None:
-        loaders.location.prime_values(related.locations)
-        loaders.device.prime_values(related.devices or {})
-        loaders.fleet.prime_values(related.fleets or {})
+    loaders.location.prime_values(references.locations)
+    loaders.device.prime_values(references.devices)
+    loaders.fleet.prime_values(references.fleets)
 
 
-def _includes(below: frozenset[str]) -> frozenset[str]:
-    include = set()
-    if "events" in below:
-        include.add("events")
-    if below & _REFERENCES:
-        include.add("references")
-    return frozenset(include)
+async def _session_rows(
+    run: Run, ids: list[uuid.UUID], below: frozenset[str]
+) -> dict[uuid.UUID, SessionRow]:
+    """The visible sessions among ``ids`` as rows, their references primed if selected."""
+    if not ids:
+        return {}
+    rows, references = await session_resolvers.visible_session_rows(
+        run.scope, ids, references=bool(below & _REFERENCES)
+    )
+    _prime(run.scope, references)
+    return {row.id: row for row in rows}
 
 
 async def _sessions_page(
     run: Run, _keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
 ) -> Mapping[Any, Any]:
-    page = await session_resolvers.list_sessions(
+    page = await session_resolvers.list_session_rows(
         run.scope,
         arguments.get("filter") or session_resolvers.SessionFilter(),
         first=arguments.get("first"),
         after=arguments.get("after"),
         last=arguments.get("last"),
         before=arguments.get("before"),
-        include=_includes(below),
+        references=bool(below & _REFERENCES),
     )
-    if page.related is not None:
-        _prime(run.scope, page.related)
+    _prime(run.scope, page.references)
     return {ROOT: page}
 
 
@@ -190,11 +193,8 @@ async def _nodes(run: Run, ids: Sequence[Any], below: frozenset[str]) -> list[An
     found: dict[tuple[str, uuid.UUID], Any] = {}
 
     async def sessions(keys: list[uuid.UUID]) -> None:
-        records, related = await session_resolvers.visible_sessions_by_ids(
-            run.scope, keys, _includes(below)
-        )
-        _prime(run.scope, related)
-        found.update((("session", r.id), r) for r in records)
+        rows = await _session_rows(run, keys, below)
+        found.update((("session", id_), row) for id_, row in rows.items())
 
     async def catalog(kind: str, keys: list[uuid.UUID]) -> None:
         loader: dict[str, Any] = {
@@ -242,6 +242,18 @@ def _nested_sessions(parent: Parent) -> Loader:
     return load
 
 
+async def _auxiliary_devices(
+    run: Run, keys: list[Any], _arguments: dict[str, Any], _below: frozenset[str]
+) -> Mapping[Any, Any]:
+    """Each session's auxiliary device ids (the key) as devices: one look-up for all."""
+    devices = await run.scope.loaders.device.load_values({i for key in keys for i in key})
+    return {key: [devices[i] for i in key] for key in keys}
+
+
+def _rating(row: SessionRow, _run: Run, _arguments: dict[str, Any]) -> SessionRow | None:
+    return row if row.rating is not None else None
+
+
 def _nested_devices(parent: str) -> Loader:
     async def load(
         run: Run, keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
@@ -259,8 +271,8 @@ def _nested_devices(parent: str) -> Loader:
 
 
 def _page_items(page: Any) -> Sequence[Any]:
-    sessions = getattr(page, "sessions", None)
-    items: Sequence[Any] = sessions if sessions is not None else page.items
+    rows = getattr(page, "rows", None)
+    items: Sequence[Any] = rows if rows is not None else page.items
     return items
 
 
@@ -280,8 +292,8 @@ def _item_kind(item: Any) -> str:
     return node_kind(item)
 
 
-def _details_kind(record: SessionRecord) -> str:
-    return "storage" if record.kind is SessionKind.PARKING else "travel"
+def _details_kind(row: SessionRow) -> str:
+    return "storage" if row.kind == SessionKind.PARKING else "travel"
 
 
 def _id(obj: Any) -> Any:
@@ -333,13 +345,13 @@ FIELDS: dict[str, dict[str, Getter]] = {
     },
     "money": {"currency": _attr("currency"), "value": _attr("value")},
     "payment": {"id": _attr("payment_id"), "status": _attr("payment_status")},
-    "rating": {"rating": _attr("rating"), "comment": _attr("comment")},
+    "rating": {"rating": _attr("rating"), "comment": _attr("rating_comment")},
     "storage": {},
     "travel": {
         name: _attr(name)
         for name in ("seconds_active", "seconds_paused", "battery_used", "distance_travelled")
     },
-    "event": {"name": _attr("name"), "timestamp": _attr("timestamp")},
+    "event": {"name": _item(0), "timestamp": _item(1)},
     "location": {
         "id": _global("Location"),
         "uuid": _attr("id"),
@@ -387,11 +399,11 @@ RELATIONS: dict[str, dict[str, Relation]] = {
     "session": {
         "fee": Relation("money", derive=lambda s, _r, _a: s.fee),
         "payment": Relation("payment", derive=lambda s, _r, _a: s if s.payment_status else None),
-        "rating": Relation("rating", derive=lambda s, _r, _a: s.rating),
+        "rating": Relation("rating", derive=_rating),
         "details": Relation(_details_kind, derive=lambda s, _r, _a: s),
-        "events": Relation("event", key=_id, load=_by_id(attrgetter("loaders.events"))),
+        "events": Relation("event", derive=lambda s, _r, _a: s.events),
         "auxiliary_devices": Relation(
-            "device", key=_id, load=_by_id(attrgetter("loaders.auxiliary_devices"))
+            "device", key=lambda s: tuple(s.auxiliary_device_ids), load=_auxiliary_devices
         ),
     },
     "storage": {

@@ -25,7 +25,6 @@ from resolvers.errors import InvalidInput, NotFound
 from storage.enums import DeviceKind, SessionKind, SessionStatus
 from storage.models import Session
 from storage.queries import (
-    SESSION_COLUMNS,
     SESSION_ROW_COLUMNS,
     after_position,
     at_location,
@@ -37,15 +36,14 @@ from storage.queries import (
     reference_on_or_after,
     reference_on_or_before,
     reference_slices,
+    select_session_rows,
     select_sessions,
     session_aggregates,
     start_of_day,
     with_references,
 )
 from storage.records import (
-    EVENT_NAMES,
     DeviceRecord,
-    EventRecord,
     FleetRecord,
     LocationRecord,
     SessionRecord,
@@ -211,20 +209,17 @@ def _newest_first_page(
     before: Position | None,
     backwards: bool,
     limit: int,
-    stored: bool = False,
-    include: frozenset[str] = frozenset(),
+    references: bool = False,
 ) -> _Page:
-    """One keyset-ordered page, as a UNION ALL of index-friendly branches if need be.
+    """One keyset-ordered page of ``SessionRow``s: a UNION ALL of index branches if need be.
 
-    It selects every session column, or with ``stored`` what a ``SessionRow`` holds;
-    ``include`` adds what each session refers to (see ``list_sessions``).
+    ``references`` adds what each session refers to (``with_references``).
     """
     principal = request.principal
     dialect = request.engine.dialect.name
     shape = (
         dialect,
-        stored,
-        include,
+        references,
         backwards,
         after is None,
         before is None,
@@ -238,9 +233,9 @@ def _newest_first_page(
             keyset.append(before_position(after.reference_time, after.id, "after"))
         if before is not None:
             keyset.append(after_position(before.reference_time, before.id, "before"))
-        statement = _build_page(request, session_filter, keyset, backwards, stored)
-        if include:
-            statement = _with_related(request, statement, backwards, include)
+        statement = _build_page(request, session_filter, keyset, backwards)
+        if references:
+            statement = _with_references(request, statement, backwards)
         _PAGE_STATEMENTS[shape] = statement
     params = {**principal.visibility_params(), **session_filter.params(), "page_limit": limit}
     for name, position in (("after", after), ("before", before)):
@@ -255,17 +250,15 @@ def _build_page(
     session_filter: SessionFilter,
     keyset: list[ColumnElement[bool]],
     backwards: bool,
-    stored: bool,
 ) -> Select[Any]:
-    columns: list[Any] = list(SESSION_ROW_COLUMNS if stored else SESSION_COLUMNS)
+    columns: list[Any] = list(SESSION_ROW_COLUMNS)
     order = oldest_first() if backwards else newest_first()
     visible = request.principal.session_filter()
     # One branch per index that can serve the filter in list order (see branches): on a
     # location's page PostgreSQL goes from ~8 ms to ~1 ms of CPU, SQLite from ~9 to 0.3 ms.
     branches = session_filter.branches()
     if len(branches) == 1:
-        if stored:
-            columns += session_aggregates(request.engine.dialect.name, Session.id)
+        columns += session_aggregates(request.engine.dialect.name, Session.id)
         return select(*columns).where(visible, *branches[0], *keyset).order_by(*order).limit(_LIMIT)
     parts = [
         select(*columns).where(visible, *branch, *keyset).order_by(*order).limit(_LIMIT).subquery()
@@ -274,28 +267,8 @@ def _build_page(
     merged = union_all(*(select(part) for part in parts)).subquery()
     direction = "asc" if backwards else "desc"
     keys = [getattr(merged.c.reference_time, direction)(), getattr(merged.c.id, direction)()]
-    aggregates = session_aggregates(request.engine.dialect.name, merged.c.id) if stored else []
+    aggregates = session_aggregates(request.engine.dialect.name, merged.c.id)
     return select(merged, *aggregates).order_by(*keys).limit(_LIMIT)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionPage:
-    """One page of a newest-first session list, with what is needed to fetch the next."""
-
-    sessions: Sequence[SessionRecord]
-    has_next_page: bool
-    has_previous_page: bool
-    scope: str
-    related: "Related | None" = None
-
-    def cursor(self, request: RequestScope, session: SessionRecord) -> str:
-        """The cursor after which the list continues past ``session``."""
-        position = Position(session.reference_time, session.id)
-        return request.cursors.encode_position(position, self.scope)
-
-    def end_cursor(self, request: RequestScope) -> str | None:
-        """The cursor of the last session, or None on an empty page."""
-        return self.cursor(request, self.sessions[-1]) if self.sessions else None
 
 
 DEFAULT_PAGE_SIZE = 20
@@ -312,8 +285,7 @@ def check_page_size(name: str, value: int | None, maximum: int) -> int:
 
 def _select_rows(request: RequestScope) -> Select[Any]:
     """SELECT what a ``SessionRow`` holds, from the sessions table."""
-    aggregates = session_aggregates(request.engine.dialect.name, Session.id)
-    return select(*SESSION_ROW_COLUMNS, *aggregates)
+    return select_session_rows(request.engine.dialect.name)
 
 
 async def _fetch_session_rows(
@@ -323,111 +295,83 @@ async def _fetch_session_rows(
     return [SessionRow._make(row) for row in rows]
 
 
-def _with_related(
-    request: RequestScope, statement: Select[Any], backwards: bool, include: frozenset[str]
-) -> Select[Any]:
-    """A page statement with what its sessions refer to, in the same order."""
+def _with_references(request: RequestScope, statement: Select[Any], backwards: bool) -> Select[Any]:
+    """A page statement with the locations, devices and fleets its sessions refer to."""
     page = statement.subquery()
-    source: Any = page
-    columns: list[Any] = []
-    if "events" in include:
-        columns += session_aggregates(request.engine.dialect.name, page.c.id)[:2]
-    if "references" in include:
-        source, references = with_references(page)
-        columns += references
+    source, references = with_references(page)
     direction = "asc" if backwards else "desc"
     keys = [getattr(page.c.reference_time, direction)(), getattr(page.c.id, direction)()]
-    return select(page, *columns).select_from(source).order_by(*keys)
+    return select(page, *references).select_from(source).order_by(*keys)
 
 
 @dataclass(frozen=True, slots=True)
-class Related:
-    """What the sessions of a page refer to, fetched with the page (``list_sessions``)."""
+class References:
+    """The locations, devices and fleets a page of session rows refers to, by id."""
 
-    events: dict[uuid.UUID, list[EventRecord]] | None = None
-    locations: dict[uuid.UUID, LocationRecord] | None = None
-    devices: dict[uuid.UUID, DeviceRecord] | None = None
-    fleets: dict[uuid.UUID, FleetRecord] | None = None
+    locations: dict[uuid.UUID, LocationRecord]
+    devices: dict[uuid.UUID, DeviceRecord]
+    fleets: dict[uuid.UUID, FleetRecord]
 
     @classmethod
-    def of(cls, rows: Sequence[Any], include: frozenset[str]) -> "Related":
-        """Collect what the rows of a page statement ``_with_related`` built carry."""
-        events: dict[uuid.UUID, list[EventRecord]] | None = None
-        if "events" in include:
-            events = {
-                row.id: [
-                    EventRecord(EVENT_NAMES[name], time.replace(tzinfo=UTC))
-                    for name, time in zip(row.event_names, row.event_times, strict=True)
-                ]
-                for row in rows
-            }
-        if "references" not in include:
-            return cls(events)
+    def of(cls, rows: Sequence[Any]) -> "References":
+        """Collect the references of rows that ``with_references`` joined (each once)."""
         locations: dict[uuid.UUID, LocationRecord] = {}
         devices: dict[uuid.UUID, DeviceRecord] = {}
         fleets: dict[uuid.UUID, FleetRecord] = {}
         slices = reference_slices(rows[0]._fields) if rows else []
         for row in rows:
             for label, start, stop in slices:
-                values = row[start:stop]
-                if values[0] is None:
+                id_ = row[start]
+                if id_ is None:
                     continue
                 if label.endswith("location"):
-                    locations[values[0]] = LocationRecord(*values)
+                    if id_ not in locations:
+                        locations[id_] = LocationRecord(*row[start:stop])
                 elif label.endswith("device"):
-                    id_, kind, name, location_id, fleet_id = values
-                    devices[id_] = DeviceRecord(id_, DeviceKind(kind), name, location_id, fleet_id)
-                else:
-                    fleets[values[0]] = FleetRecord(*values)
-        return cls(events, locations, devices, fleets)
+                    if id_ not in devices:
+                        _, kind, name, location_id, fleet_id = row[start:stop]
+                        devices[id_] = DeviceRecord(
+                            id_, DeviceKind(kind), name, location_id, fleet_id
+                        )
+                elif id_ not in fleets:
+                    fleets[id_] = FleetRecord(*row[start:stop])
+        return cls(locations, devices, fleets)
+
+
+_ROW_FIELDS = len(SessionRow._fields)
 
 
 @dataclass(frozen=True, slots=True)
 class SessionRowPage:
-    """One forward page of a newest-first session list as stored rows, for renderers."""
+    """One page of a newest-first session list as stored rows, with its events.
+
+    Both API faces render from these rows: the REST bodies and the planned GraphQL reads.
+    """
 
     rows: Sequence[SessionRow]
     has_next_page: bool
+    has_previous_page: bool
     scope: str
+    references: References | None = None
+
+    def cursor(self, request: RequestScope, row: SessionRow) -> str:
+        """The cursor after which the list continues past ``row``."""
+        position = Position(row.reference_time.replace(tzinfo=UTC), row.id)
+        return request.cursors.encode_position(position, self.scope)
 
     def end_cursor(self, request: RequestScope) -> str | None:
         """The cursor of the last session, or None on an empty page."""
-        if not self.rows:
-            return None
-        last = self.rows[-1]
-        position = Position(last.reference_time.replace(tzinfo=UTC), last.id)
-        return request.cursors.encode_position(position, self.scope)
+        return self.cursor(request, self.rows[-1]) if self.rows else None
+
+
+def _rows_and_references(
+    rows: Sequence[Any], references: bool
+) -> tuple[list[SessionRow], References | None]:
+    session_rows = [SessionRow._make(row[:_ROW_FIELDS]) for row in rows]
+    return session_rows, References.of(rows) if references else None
 
 
 async def list_session_rows(
-    request: RequestScope,
-    session_filter: SessionFilter,
-    *,
-    first: int,
-    after: str | None = None,
-    max_page_size: int = 100,
-) -> SessionRowPage:
-    """``list_sessions`` forwards, as rows that carry their events and auxiliary devices.
-
-    One statement for the page and everything its REST bodies show, whatever its size.
-    """
-    scope = session_filter.scope()
-    size = check_page_size("first", first, max_page_size)
-    position = request.cursors.decode_position(after, scope) if after is not None else None
-    page = _newest_first_page(
-        request,
-        session_filter,
-        after=position,
-        before=None,
-        backwards=False,
-        limit=size + 1,
-        stored=True,
-    )
-    rows = await _fetch_session_rows(request, page.statement, page.params)
-    return SessionRowPage(rows[:size], len(rows) > size, scope)
-
-
-async def list_sessions(
     request: RequestScope,
     session_filter: SessionFilter,
     *,
@@ -435,15 +379,13 @@ async def list_sessions(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
+    references: bool = False,
     max_page_size: int = 100,
-    include: frozenset[str] = frozenset(),
-) -> SessionPage:
-    """A page of the visible sessions matching the filter, newest reference time first.
+) -> SessionRowPage:
+    """``list_sessions`` as rows that carry their events and auxiliary devices.
 
-    Forward paging takes ``first``/``after``; backward paging ``last``/``before``. Both
-    are keyset queries on (reference time, id): a deep page costs what the first does.
-    ``include`` fetches in the same statement each session's ``"events"`` and the
-    locations, devices and fleet it ``"references"``: the page's ``related``.
+    One statement for the page and everything its bodies show, whatever its size; with
+    ``references`` also the locations, devices and fleets its sessions refer to.
     """
     if last is not None and first is not None:
         raise InvalidInput("pass first or last, not both")
@@ -459,16 +401,15 @@ async def list_sessions(
         before=request.cursors.decode_position(before, scope) if before is not None else None,
         backwards=backwards,
         limit=size + 1,
-        include=include,
+        references=references,
     )
-    rows = (await fetch_rows(request.engine, page.statement, page.params))[: size + 1]
-    sessions = [SessionRecord.from_row(row) for row in rows[:size]]
-    related = Related.of(rows[:size], include) if include else None
-    more = len(rows) > size
+    fetched = await fetch_rows(request.engine, page.statement, page.params)
+    rows, related = _rows_and_references(fetched[:size], references)
+    more = len(fetched) > size
     if backwards:
-        sessions.reverse()
-        return SessionPage(sessions, before is not None, more, scope, related)
-    return SessionPage(sessions, more, after is not None, scope, related)
+        rows.reverse()
+        return SessionRowPage(rows, before is not None, more, scope, related)
+    return SessionRowPage(rows, more, after is not None, scope, related)
 
 
 async def list_session_rows_by_page_number(
@@ -502,36 +443,27 @@ async def fetch_visible_session(
     return SessionRecord.from_row(rows[0]) if rows else None
 
 
-_BY_IDS: dict[Hashable, Select[Any]] = {}
+_ROWS_BY_IDS: dict[Hashable, Select[Any]] = {}
 
 
-async def visible_sessions_by_ids(
-    request: RequestScope, ids: Sequence[uuid.UUID], include: frozenset[str] = frozenset()
-) -> tuple[list[SessionRecord], Related]:
-    """The visible sessions among ``ids`` (any order), with what ``include`` asks, in one statement.
+async def visible_session_rows(
+    request: RequestScope, ids: Sequence[uuid.UUID], references: bool = False
+) -> tuple[list[SessionRow], References | None]:
+    """The visible sessions among ``ids`` (any order) as rows, in one statement.
 
-    ``include`` takes the names ``list_sessions`` does; hidden and unknown ids are absent.
+    Hidden and unknown ids are absent; ``references`` as in ``list_session_rows``.
     """
     principal = request.principal
-    shape = (request.engine.dialect.name, include, principal.visibility_shape())
-    statement = _BY_IDS.get(shape)
+    shape = (request.engine.dialect.name, references, principal.visibility_shape())
+    statement = _ROWS_BY_IDS.get(shape)
     if statement is None:
         keys = bindparam("session_ids", type_=Session.id.type, expanding=True)
-        statement = select_sessions().where(Session.id.in_(keys), principal.session_filter())
-        if include:
-            statement = _with_related(request, statement, False, include)
-        _BY_IDS[shape] = statement
+        statement = _select_rows(request).where(Session.id.in_(keys), principal.session_filter())
+        if references:
+            statement = _with_references(request, statement, False)
+        _ROWS_BY_IDS[shape] = statement
     params = {**principal.visibility_params(), "session_ids": list(ids)}
-    rows = await fetch_rows(request.engine, statement, params)
-    return [SessionRecord.from_row(row) for row in rows], Related.of(rows, include)
-
-
-async def get_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
-    """A visible session by id; a hidden one is as missing as one that does not exist."""
-    session = await request.loaders.session.load(session_id)
-    if session is None:
-        raise NotFound(f"session {session_id} not found")
-    return session
+    return _rows_and_references(await fetch_rows(request.engine, statement, params), references)
 
 
 async def _session_row(
@@ -595,7 +527,7 @@ async def nested_sessions(
     first: int | None = None,
     after: str | None = None,
     max_page_size: int = 100,
-) -> SessionPage:
+) -> SessionRowPage:
     """A page of the visible sessions of one device, location or fleet, batched per request."""
     size = check_page_size("first", first, max_page_size)
     scope = fingerprint("nested-sessions", parent, parent_id)
@@ -603,5 +535,5 @@ async def nested_sessions(
     key = NestedPageKey(
         parent, parent_id, size + 1, (position.reference_time, position.id) if position else None
     )
-    records = await request.loaders.sessions_by_parent.load(key)
-    return SessionPage(records[:size], len(records) > size, after is not None, scope)
+    rows = await request.loaders.sessions_by_parent.load(key)
+    return SessionRowPage(rows[:size], len(rows) > size, after is not None, scope)

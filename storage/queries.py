@@ -200,6 +200,19 @@ def session_aggregates(dialect: str, session_id: _Column) -> list[Any]:
     ]
 
 
+def select_session_rows(dialect: str) -> Select[Any]:
+    """SELECT what a ``SessionRow`` holds, from the sessions table, in its order."""
+    return select(*SESSION_ROW_COLUMNS, *session_aggregates(dialect, Session.id))
+
+
+def session_row_columns(source: FromClause, dialect: str) -> list[Any]:
+    """The columns of a ``SessionRow`` read from ``source``, a sub-select of them."""
+    return [
+        *(source.c[column.name] for column in SESSION_ROW_COLUMNS),
+        *session_aggregates(dialect, source.c.id),
+    ]
+
+
 # What a session refers to, for pages that bring it along:
 # (label, table, the session's column, the columns taken, in record order).
 _LOCATION = (Location.__table__, tuple(c.key for c in LOCATION_COLUMNS))

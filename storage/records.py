@@ -150,8 +150,8 @@ class SessionRecord:
         ) = row[:29]
         return cls(
             id_,
-            _SESSION_KINDS[kind],
-            _SESSION_STATUSES[status],
+            SESSION_KINDS[kind],
+            SESSION_STATUSES[status],
             user_id,
             access_key_id,
             created_at,
@@ -180,9 +180,10 @@ class SessionRecord:
 
 
 # Stored value to member, without the enum machinery's call per lookup.
-_SESSION_KINDS: dict[str, SessionKind] = dict(SessionKind._value2member_map_)
-_SESSION_STATUSES: dict[str, SessionStatus] = dict(SessionStatus._value2member_map_)
+SESSION_KINDS: dict[str, SessionKind] = dict(SessionKind._value2member_map_)
+SESSION_STATUSES: dict[str, SessionStatus] = dict(SessionStatus._value2member_map_)
 EVENT_NAMES: dict[str, EventName] = dict(EventName._value2member_map_)
+PAYMENT_STATUSES: dict[str, PaymentStatus] = dict(PaymentStatus._value2member_map_)
 
 
 class SessionRow(NamedTuple):
@@ -198,6 +199,8 @@ class SessionRow(NamedTuple):
     status: str
     user_id: uuid.UUID
     access_key_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
     booked_time: datetime | None
     booked_until_time: datetime | None
     start_time: datetime | None
@@ -205,6 +208,7 @@ class SessionRow(NamedTuple):
     reference_time: datetime
     fee_minor: int | None
     fee_currency: str | None
+    payment_id: uuid.UUID | None
     payment_status: str | None
     rating: int | None
     rating_comment: str | None
@@ -221,3 +225,15 @@ class SessionRow(NamedTuple):
     event_names: list[str]  # oldest first
     event_times: list[datetime]  # naive UTC, in step with event_names
     auxiliary_device_ids: list[uuid.UUID]  # sorted
+
+    @property
+    def fee(self) -> Money | None:
+        """The fee as an exact amount, if the session is priced."""
+        if self.fee_minor is None or self.fee_currency is None:
+            return None
+        return Money.from_minor(self.fee_minor, self.fee_currency)
+
+    @property
+    def events(self) -> list[tuple[str, datetime]]:
+        """``(name, naive UTC time)`` of each event, oldest first."""
+        return list(zip(self.event_names, self.event_times, strict=True))

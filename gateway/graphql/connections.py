@@ -7,7 +7,6 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from gateway.graphql.context import Info
-from gateway.graphql.execution import context_only
 from resolvers import catalog as catalog_resolvers
 
 T = TypeVar("T")
@@ -26,7 +25,6 @@ class Edge(Generic[T]):
     encode_cursor: strawberry.Private[Callable[[], str]]
 
     @strawberry.field
-    @context_only
     def cursor(self) -> str:
         # Signed on demand: most pages are read through `nodes`, without cursors.
         return self.encode_cursor()
@@ -40,7 +38,6 @@ class Connection(Generic[T]):
     page_info: PageInfo
 
     @strawberry.field(description="The nodes of the page, without their cursors")
-    @context_only
     def nodes(self) -> list[T]:
         return [edge.node for edge in self.edges]
 

@@ -10,12 +10,10 @@ from strawberry.schema.config import StrawberryConfig
 
 from gateway.graphql.connections import Connection, catalog_connection
 from gateway.graphql.context import Info
-from gateway.graphql.execution import GatewayExecutionContext
 from gateway.graphql.inputs import DeviceFilter, SessionFilter
 from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
 from gateway.graphql.observability import OperationMetrics
-from gateway.graphql.prefetch import page_includes
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.sockets import FreshScopePerOperation
 from gateway.graphql.subscriptions import Subscription
@@ -57,16 +55,15 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Session]:
-        page = await session_resolvers.list_sessions(
+        page = await session_resolvers.list_session_rows(
             info.context.scope,
             (filter or SessionFilter()).to_resolver_filter(),
             first=first,
             after=after,
             last=last,
             before=before,
-            include=page_includes(info),
         )
-        return await session_connection(info, page)
+        return session_connection(info, page)
 
     @strawberry.field(description="Locations, by id")
     async def locations(
@@ -116,7 +113,6 @@ def create_schema() -> strawberry.Schema:
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, batching_config={"max_operations": BATCH_CEILING}
         ),
-        execution_context_class=GatewayExecutionContext,
         # The limits come after the caches: they only set options the caches key on.
         extensions=[
             ParserCache,

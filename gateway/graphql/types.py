@@ -1,6 +1,6 @@
 """The GraphQL object types: sessions with their storage-or-travel details, and the catalog."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
@@ -12,31 +12,36 @@ from strawberry import relay
 from gateway.graphql.connections import Connection, Edge, catalog_connection, page_connection
 from gateway.graphql.context import Info
 from gateway.graphql.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
-from gateway.graphql.execution import context_only
-from gateway.graphql.prefetch import prime_sessions, settled
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
 from storage.records import (
+    EVENT_NAMES,
+    PAYMENT_STATUSES,
+    SESSION_KINDS,
+    SESSION_STATUSES,
     DeviceRecord,
     EventRecord,
     FleetRecord,
     LocationRecord,
     SessionRecord,
+    SessionRow,
 )
 
 
-async def session_connection(
-    info: Info, page: session_resolvers.SessionPage
-) -> "Connection[Session]":
-    """A GraphQL connection of a page of session records, its nested look-ups primed."""
-    await prime_sessions(info, page.sessions, page.related)
+def session_connection(info: Info, page: session_resolvers.SessionRowPage) -> "Connection[Session]":
+    """A GraphQL connection of a page of session rows."""
     scope = info.context.scope
     edges = [
-        Edge(encode_cursor=partial(page.cursor, scope, s), node=Session.from_record(s, info))
-        for s in page.sessions
+        Edge(encode_cursor=partial(page.cursor, scope, row), node=Session.from_row(row, info))
+        for row in page.rows
     ]
     return page_connection(edges, page.has_next_page, page.has_previous_page)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) timestamp as an aware one."""
+    return None if value is None else value.replace(tzinfo=UTC)
 
 
 def _uuids(node_ids: Any) -> list[UUID | None]:
@@ -119,7 +124,7 @@ class Location(relay.Node):
         page = await session_resolvers.nested_sessions(
             info.context.scope, Parent.LOCATION, self.uuid, first=first, after=after
         )
-        return await session_connection(info, page)
+        return session_connection(info, page)
 
 
 @strawberry.type(description="A set of rental vehicles")
@@ -156,7 +161,7 @@ class Fleet(relay.Node):
         page = await session_resolvers.nested_sessions(
             info.context.scope, Parent.FLEET, self.uuid, first=first, after=after
         )
-        return await session_connection(info, page)
+        return session_connection(info, page)
 
 
 @strawberry.type(description="A parking device at a location, or a rental vehicle of a fleet")
@@ -188,25 +193,17 @@ class Device(relay.Node):
         return await _load_nodes(info.context.scope.loaders.device, node_ids, cls.from_record)
 
     @strawberry.field(description="Where a parking device sits; null for rental vehicles")
-    @context_only
-    def location(self, info: Info) -> Location | None:
-        if self.location_id is None:
-            return None
-        loader = info.context.scope.loaders.location
-        return settled(loader, self.location_id, Location.from_record)  # type: ignore[no-any-return]
+    async def location(self, info: Info) -> Location | None:
+        return await _location(info, self.location_id)
 
     @strawberry.field(description="The fleet of a rental vehicle; null for parking devices")
-    @context_only
-    def fleet(self, info: Info) -> Fleet | None:
-        if self.fleet_id is None:
-            return None
-        loader = info.context.scope.loaders.fleet
-        return settled(loader, self.fleet_id, Fleet.from_record)  # type: ignore[no-any-return]
+    async def fleet(self, info: Info) -> Fleet | None:
+        return await _fleet(info, self.fleet_id)
 
     @strawberry.field(description="The booked or active session on this device, if any")
     async def current_session(self, info: Info) -> "Session | None":
-        record = await info.context.scope.loaders.open_session.load(self.uuid)
-        return Session.from_record(record, info) if record else None
+        row = await info.context.scope.loaders.open_session.load(self.uuid)
+        return Session.from_row(row, info) if row else None
 
     @strawberry.field(description="Sessions on this device, newest first")
     async def sessions(
@@ -215,7 +212,25 @@ class Device(relay.Node):
         page = await session_resolvers.nested_sessions(
             info.context.scope, Parent.DEVICE, self.uuid, first=first, after=after
         )
-        return await session_connection(info, page)
+        return session_connection(info, page)
+
+
+async def _location(info: Info, location_id: UUID | None) -> Location | None:
+    if location_id is None:
+        return None
+    return Location.from_record(await info.context.scope.loaders.location.load(location_id))
+
+
+async def _device(info: Info, device_id: UUID | None) -> Device | None:
+    if device_id is None:
+        return None
+    return Device.from_record(await info.context.scope.loaders.device.load(device_id))
+
+
+async def _fleet(info: Info, fleet_id: UUID | None) -> Fleet | None:
+    if fleet_id is None:
+        return None
+    return Fleet.from_record(await info.context.scope.loaders.fleet.load(fleet_id))
 
 
 @strawberry.type(description="Parking metadata: where the vehicle is stored")
@@ -224,16 +239,12 @@ class StorageDetails:
     device_id: strawberry.Private[UUID]
 
     @strawberry.field
-    @context_only
-    def location(self, info: Info) -> Location | None:
-        loader = info.context.scope.loaders.location
-        return settled(loader, self.location_id, Location.from_record)  # type: ignore[no-any-return]
+    async def location(self, info: Info) -> Location | None:
+        return await _location(info, self.location_id)
 
     @strawberry.field
-    @context_only
-    def device(self, info: Info) -> Device | None:
-        loader = info.context.scope.loaders.device
-        return settled(loader, self.device_id, Device.from_record)  # type: ignore[no-any-return]
+    async def device(self, info: Info) -> Device | None:
+        return await _device(info, self.device_id)
 
 
 @strawberry.type(description="Rental metadata: the vehicle and the trip")
@@ -250,32 +261,20 @@ class TravelDetails:
     rental_fleet_id: strawberry.Private[UUID]
 
     @strawberry.field
-    @context_only
-    def start_location(self, info: Info) -> Location | None:
-        if self.start_location_id is None:
-            return None
-        loader = info.context.scope.loaders.location
-        return settled(loader, self.start_location_id, Location.from_record)  # type: ignore[no-any-return]
+    async def start_location(self, info: Info) -> Location | None:
+        return await _location(info, self.start_location_id)
 
     @strawberry.field
-    @context_only
-    def end_location(self, info: Info) -> Location | None:
-        if self.end_location_id is None:
-            return None
-        loader = info.context.scope.loaders.location
-        return settled(loader, self.end_location_id, Location.from_record)  # type: ignore[no-any-return]
+    async def end_location(self, info: Info) -> Location | None:
+        return await _location(info, self.end_location_id)
 
     @strawberry.field
-    @context_only
-    def rental_device(self, info: Info) -> Device | None:
-        loader = info.context.scope.loaders.device
-        return settled(loader, self.rental_device_id, Device.from_record)  # type: ignore[no-any-return]
+    async def rental_device(self, info: Info) -> Device | None:
+        return await _device(info, self.rental_device_id)
 
     @strawberry.field
-    @context_only
-    def rental_fleet(self, info: Info) -> Fleet | None:
-        loader = info.context.scope.loaders.fleet
-        return settled(loader, self.rental_fleet_id, Fleet.from_record)  # type: ignore[no-any-return]
+    async def rental_fleet(self, info: Info) -> Fleet | None:
+        return await _fleet(info, self.rental_fleet_id)
 
 
 def _events(events: list[EventRecord]) -> list[SessionEvent]:
@@ -314,11 +313,40 @@ class Session(relay.Node):
     payment: Payment | None = strawberry.field(description="Null unless the session is paid")
     rating: Rating | None
     uri: str = strawberry.field(description="The session's REST v2 URL")
-    record: strawberry.Private[SessionRecord]
+    # Reads bring rows (with their events); writes and live updates bring records.
+    record: strawberry.Private[SessionRow | SessionRecord]
+
+    @classmethod
+    def from_row(cls, row: SessionRow, info: Info) -> "Session":
+        """The GraphQL view of a session as stored (a read)."""
+        fee = row.fee
+        return cls(
+            id=str(row.id),
+            uuid=row.id,
+            kind=SESSION_KINDS[row.kind],
+            status=SESSION_STATUSES[row.status],
+            user_id=row.user_id,
+            access_key_id=row.access_key_id,
+            created_at=row.created_at.replace(tzinfo=UTC),
+            updated_at=row.updated_at.replace(tzinfo=UTC),
+            booked_time=_utc(row.booked_time),
+            booked_until_time=_utc(row.booked_until_time),
+            start_time=_utc(row.start_time),
+            end_time=_utc(row.end_time),
+            fee=Money(currency=fee.currency, value=fee.value) if fee else None,
+            payment=Payment(id=row.payment_id, status=PAYMENT_STATUSES[row.payment_status])
+            if row.payment_status
+            else None,
+            rating=Rating(rating=row.rating, comment=row.rating_comment)
+            if row.rating is not None
+            else None,
+            uri=info.context.uris.session_v2(row.user_id, row.id),
+            record=row,
+        )
 
     @classmethod
     def from_record(cls, record: SessionRecord, info: Info) -> "Session":
-        """The GraphQL view of a session record."""
+        """The GraphQL view of a session record (the outcome of a write)."""
         fee = record.fee
         return cls(
             id=str(record.id),
@@ -350,16 +378,15 @@ class Session(relay.Node):
         return await _load_nodes(
             info.context.scope.loaders.session,
             node_ids,
-            lambda r: cls.from_record(r, info) if r else None,
+            lambda row: cls.from_row(row, info) if row else None,
         )
 
     @strawberry.field(
         description="Storage details of a parking session, travel details of a rental"
     )
-    @context_only
     def details(self) -> SessionDetails:
         record = self.record
-        if record.kind is SessionKind.PARKING:
+        if record.kind == SessionKind.PARKING:
             return StorageDetails(
                 location_id=record.storage_location_id,  # type: ignore[arg-type]
                 device_id=record.storage_device_id,  # type: ignore[arg-type]
@@ -376,12 +403,19 @@ class Session(relay.Node):
         )
 
     @strawberry.field(description="Lifecycle events, oldest first")
-    @context_only
-    def events(self, info: Info) -> list[SessionEvent]:
-        return settled(info.context.scope.loaders.events, self.uuid, _events)  # type: ignore[no-any-return]
+    async def events(self, info: Info) -> list[SessionEvent]:
+        record = self.record
+        if isinstance(record, SessionRow):  # a read brings them along
+            return [
+                SessionEvent(name=EVENT_NAMES[name], timestamp=time.replace(tzinfo=UTC))
+                for name, time in zip(record.event_names, record.event_times, strict=True)
+            ]
+        return _events(await info.context.scope.loaders.events.load(self.uuid))
 
     @strawberry.field(description="Devices used by the session besides its main one")
-    @context_only
-    def auxiliary_devices(self, info: Info) -> list[Device]:
-        loader = info.context.scope.loaders.auxiliary_devices
-        return settled(loader, self.uuid, _devices)  # type: ignore[no-any-return]
+    async def auxiliary_devices(self, info: Info) -> list[Device]:
+        record = self.record
+        if isinstance(record, SessionRow):
+            loaded = await info.context.scope.loaders.device.load_many(record.auxiliary_device_ids)
+            return _devices([d for d in loaded if d is not None])
+        return _devices(await info.context.scope.loaders.auxiliary_devices.load(self.uuid))

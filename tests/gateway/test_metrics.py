@@ -21,15 +21,16 @@ async def test_graphql_operations_are_counted_by_name(client, tokens):
 
 
 async def test_loader_batch_sizes_are_observed(client, tokens):
-    # Events and references come with the page; auxiliary devices through a loader.
-    query = "{ sessions(first: 5) { nodes { auxiliaryDevices { uuid } } } }"
+    # A page's events and references come in its own statement; the open sessions of
+    # the page's devices through a loader, one batch of five keys.
+    query = "{ devices(first: 5) { nodes { currentSession { uuid } } } }"
     text = (await client.get("/metrics")).text
     prefix = "session_gateway_loader_batch_size_sum"
     before = sample(text, prefix) if prefix in text else 0.0  # no batch yet: no sample yet
     await client.post("/graphql", json={"query": query}, headers=auth(tokens["admin"]))
     text = (await client.get("/metrics")).text
     assert sample(text, prefix) >= before + 5
-    assert 'loader="AuxiliaryDevicesBySessionLoader"' in text
+    assert 'loader="OpenSessionByDeviceLoader"' in text
 
 
 async def test_pool_use_and_open_subscriptions_are_gauges(client):

@@ -18,7 +18,7 @@ URIS = Uris("https://gateway.test/")
 def parking(**changes) -> SessionRow:
     values = dict(
         id=uuid.UUID(int=1), kind="parking", status="ended",
-        user_id=uuid.UUID(int=2), access_key_id=None,
+        user_id=uuid.UUID(int=2), access_key_id=None, created_at=T, updated_at=T, payment_id=None,
         booked_time=None, booked_until_time=None, start_time=T, end_time=T, reference_time=T,
         fee_minor=None, fee_currency=None, payment_status=None, rating=None,
         rating_comment=None, storage_location_id=uuid.UUID(int=3),
