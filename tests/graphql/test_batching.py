@@ -100,3 +100,48 @@ async def test_a_page_brings_its_events_and_references_in_its_own_statement(bulk
     # The same sessions through the loaders, one look-up per relation, read the same.
     by_id = await data(bulk.client, bulk.admin_token, BY_ID, ids=[n["id"] for n in nodes])
     assert by_id["nodes"] == nodes
+
+
+# Every field of a session and of what it refers to.
+_EVERY_SESSION_FIELD = """
+  id uuid kind status userId accessKeyId createdAt updatedAt bookedTime bookedUntilTime
+  startTime endTime uri fee { currency value } payment { id status } rating { rating comment }
+  events { name timestamp }
+  auxiliaryDevices { id uuid kind name }
+  details {
+    __typename
+    ... on StorageDetails { location { id uuid name timeZone } device { id uuid kind name } }
+    ... on TravelDetails {
+      secondsActive secondsPaused batteryUsed distanceTravelled
+      startLocation { id uuid name timeZone } endLocation { id uuid name timeZone }
+      rentalDevice { id uuid kind name } rentalFleet { id uuid name }
+    }
+  }
+"""
+EVERY_FIELD_LIST = f"""query($first: Int) {{
+  sessions(first: $first) {{ edges {{ cursor node {{ {_EVERY_SESSION_FIELD} }} }}
+    pageInfo {{ hasNextPage endCursor }} }} }}"""
+EVERY_FIELD_NODE = (
+    f"""query($id: ID!) {{ node(id: $id) {{ ... on Session {{ {_EVERY_SESSION_FIELD} }} }} }}"""
+)
+
+
+async def test_a_list_with_every_session_field_is_at_most_three_statements(bulk):
+    small, _ = await statements_for(bulk, EVERY_FIELD_LIST, 10)
+    large, result = await statements_for(bulk, EVERY_FIELD_LIST, 100)
+    nodes = [edge["node"] for edge in result["sessions"]["edges"]]
+    assert len(nodes) == 100
+    assert any(n["auxiliaryDevices"] for n in nodes)
+    assert {n["details"]["__typename"] for n in nodes} == {"StorageDetails", "TravelDetails"}
+    # the token, the page with its events and references, the auxiliary devices
+    assert small == large <= 3, f"{small} statements at 10, {large} at 100"
+
+
+async def test_a_node_with_every_field_is_at_most_three_statements(bulk):
+    _, page = await statements_for(bulk, EVERY_FIELD_LIST, 100)
+    nodes = [edge["node"] for edge in page["sessions"]["edges"]]
+    for node in (next(n for n in nodes if n["auxiliaryDevices"]), nodes[0], nodes[-1]):
+        with bulk.statements.counting() as counter:
+            result = await data(bulk.client, bulk.admin_token, EVERY_FIELD_NODE, id=node["id"])
+        assert result["node"] == node
+        assert counter.count <= 3, f"{counter.count} statements"
