@@ -3,13 +3,22 @@
 import asyncio
 from asyncio import Future
 from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
+from sqlalchemy import ColumnElement
 
 from storage.database import fetch_rows
 
-__all__ = ["MISSING", "BatchLoader", "fetch_rows", "grouped_in_key_order", "in_key_order"]
+__all__ = [
+    "MISSING",
+    "BatchLoader",
+    "Visibility",
+    "fetch_rows",
+    "grouped_in_key_order",
+    "in_key_order",
+]
 
 # Large IN lists hit SQLite's and asyncpg's bind-parameter limits; batches stay below.
 MAX_BATCH_SIZE = 500
@@ -32,6 +41,18 @@ def grouped_in_key_order(keys: Iterable[K], pairs: Iterable[tuple[K, V]]) -> lis
 
 
 MISSING: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Which sessions the caller may see: a condition, what its SQL depends on, its values.
+
+    Loaders build a statement once per ``shape`` and run it with ``params``.
+    """
+
+    condition: ColumnElement[bool]
+    shape: Hashable
+    params: Mapping[str, Any]
 
 
 class BatchLoader(DataLoader[K, V]):

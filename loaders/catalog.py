@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from loaders.base import BatchLoader, fetch_rows, in_key_order
 from storage.enums import DeviceKind
 from storage.models import Device
-from storage.queries import DEVICE_COLUMNS, FLEET_COLUMNS, LOCATION_COLUMNS
+from storage.queries import DEVICE_COLUMNS, FLEET_COLUMNS, LOCATION_COLUMNS, in_keys
 from storage.records import DeviceRecord, FleetRecord, LocationRecord
 
 R = TypeVar("R")
@@ -31,22 +31,24 @@ class ByIdLoader(BatchLoader[uuid.UUID, R | None], Generic[R]):
 
     columns: ClassVar[tuple[Any, ...]]
     convert: Callable[[Any], Any]
-    statement: ClassVar[Select[Any]]
+    statements: ClassVar[dict[str, Select[Any]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # Built once: the keys are bound (an expanding IN) on every run.
-        cls.statement = select(*cls.columns).where(
-            cls.columns[0].in_(bindparam("keys", expanding=True))
-        )
+        cls.statements = {}
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__()
         self.engine = engine
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[R | None]:
-        """One SELECT for every key asked for in this tick."""
-        rows = await fetch_rows(self.engine, self.statement, {"keys": list(keys)})
+        """One SELECT for every key asked for in this tick (built once per dialect)."""
+        dialect = self.engine.dialect.name
+        statement = self.statements.get(dialect)
+        if statement is None:
+            statement = select(*self.columns).where(in_keys(self.columns[0], "keys", dialect))
+            self.statements[dialect] = statement
+        rows = await fetch_rows(self.engine, statement, {"keys": list(keys)})
         convert = type(self).convert
         return in_key_order(keys, {row[0]: convert(row) for row in rows})
 
@@ -85,21 +87,19 @@ class DevicePageKey:
 class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
     """The devices of many locations or fleets, ordered by id, in one query per batch."""
 
-    # Windowed statements by (parent kind, has a start): built once, values bound by name.
-    statements: ClassVar[dict[tuple[bool, bool], Select[Any]]] = {}
+    # Windowed statements by (dialect, parent kind, has a start): built once.
+    statements: ClassVar[dict[tuple[str, bool, bool], Select[Any]]] = {}
 
     def __init__(self, engine: AsyncEngine) -> None:
         super().__init__()
         self.engine = engine
 
     @classmethod
-    def _statement(cls, by_fleet: bool, after: bool) -> Select[Any]:
-        statement = cls.statements.get((by_fleet, after))
+    def _statement(cls, dialect: str, by_fleet: bool, after: bool) -> Select[Any]:
+        statement = cls.statements.get((dialect, by_fleet, after))
         if statement is None:
             column = Device.fleet_id if by_fleet else Device.location_id
-            conditions: list[ColumnElement[bool]] = [
-                column.in_(bindparam("parent_ids", expanding=True))
-            ]
+            conditions: list[ColumnElement[bool]] = [in_keys(column, "parent_ids", dialect)]
             if after:
                 conditions.append(Device.id > bindparam("after", type_=Device.id.type))
             ranked = (
@@ -112,7 +112,7 @@ class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
             )
             limit = bindparam("page_limit", type_=Integer)
             statement = select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id)
-            cls.statements[(by_fleet, after)] = statement
+            cls.statements[(dialect, by_fleet, after)] = statement
         return statement
 
     async def batch_load_fn(self, keys: Sequence[DevicePageKey]) -> list[list[DeviceRecord]]:
@@ -122,7 +122,7 @@ class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
             groups.setdefault((key.by_fleet, key.limit, key.after), []).append(key.parent_id)
         found: dict[DevicePageKey, list[DeviceRecord]] = {}
         for (by_fleet, limit, after), parent_ids in groups.items():
-            statement = self._statement(by_fleet, after is not None)
+            statement = self._statement(self.engine.dialect.name, by_fleet, after is not None)
             params = {"parent_ids": parent_ids, "page_limit": limit, "after": after}
             for row in await fetch_rows(self.engine, statement, params):
                 device = device_from_row(row)

@@ -4,9 +4,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from loaders.base import Visibility
 from loaders.catalog import (
     DeviceByIdLoader,
     DevicesByParentLoader,
@@ -31,11 +31,11 @@ class Loaders:
     def __init__(
         self,
         engine: AsyncEngine,
-        visible: ColumnElement[bool],
+        visibility: Visibility,
         observe_batch: BatchObserver | None = None,
     ) -> None:
         self.engine = engine
-        self.visible = visible
+        self.visibility = visibility
         self.observe_batch = observe_batch
 
     def _watched(self, loader: L) -> L:
@@ -71,7 +71,7 @@ class Loaders:
     @cached_property
     def session(self) -> SessionByIdLoader:
         """Visible sessions by id."""
-        return self._watched(SessionByIdLoader(self.engine, self.visible))
+        return self._watched(SessionByIdLoader(self.engine, self.visibility))
 
     @cached_property
     def events(self) -> EventsBySessionLoader:
@@ -86,12 +86,12 @@ class Loaders:
     @cached_property
     def open_session(self) -> OpenSessionByDeviceLoader:
         """The visible booked or active session by device id."""
-        return self._watched(OpenSessionByDeviceLoader(self.engine, self.visible))
+        return self._watched(OpenSessionByDeviceLoader(self.engine, self.visibility))
 
     @cached_property
     def sessions_by_parent(self) -> SessionsByParentLoader:
         """Nested pages of visible sessions by device, location or fleet."""
-        return self._watched(SessionsByParentLoader(self.engine, self.visible))
+        return self._watched(SessionsByParentLoader(self.engine, self.visibility))
 
     @cached_property
     def devices_by_parent(self) -> DevicesByParentLoader:

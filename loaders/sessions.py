@@ -5,15 +5,25 @@ hidden session is never loaded at all; the resolvers decide what that condition 
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loaders.base import BatchLoader, fetch_rows, grouped_in_key_order, in_key_order
+from loaders.base import (
+    BatchLoader,
+    K,
+    V,
+    Visibility,
+    fetch_rows,
+    grouped_in_key_order,
+    in_key_order,
+)
 from loaders.catalog import device_from_row
 from storage.enums import EventName, SessionStatus
 from storage.models import AuxiliaryDevice, Device, Session, SessionEvent
@@ -21,6 +31,7 @@ from storage.queries import (
     DEVICE_COLUMNS,
     SESSION_ROW_COLUMNS,
     before_position,
+    in_keys,
     newest_first,
     select_session_rows,
     session_row_columns,
@@ -28,20 +39,45 @@ from storage.queries import (
 from storage.records import DeviceRecord, EventRecord, SessionRow
 
 
-class SessionByIdLoader(BatchLoader[uuid.UUID, SessionRow | None]):
-    """Sessions by id as stored rows with their events, among those the caller may see."""
+class _VisibleSessionsLoader(BatchLoader[K, V]):
+    """A loader of sessions the caller may see, its statement built once per shape."""
 
-    def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
+    statements: ClassVar[dict[Hashable, Select[Any]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.statements = {}
+
+    def __init__(self, engine: AsyncEngine, visibility: Visibility) -> None:
         super().__init__()
         self.engine = engine
-        self.visible = visible
+        self.visibility = visibility
+
+    def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
+        """The statement for ``dialect`` and a visibility condition (values bound by name)."""
+        raise NotImplementedError
+
+    async def fetch(self, params: dict[str, Any], *extra: Hashable) -> Sequence[Any]:
+        """Run this loader's statement (built on first use) with ``params``."""
+        dialect = self.engine.dialect.name
+        shape = (dialect, self.visibility.shape, *extra)
+        statement = self.statements.get(shape)
+        if statement is None:
+            statement = self.build(dialect, self.visibility.condition, *extra)
+            self.statements[shape] = statement
+        return await fetch_rows(self.engine, statement, {**self.visibility.params, **params})
+
+
+class SessionByIdLoader(_VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
+    """Sessions by id as stored rows with their events, among those the caller may see."""
+
+    def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
+        """Rows by id."""
+        return select_session_rows(dialect).where(in_keys(Session.id, "keys", dialect), visible)
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRow | None]:
         """One SELECT for every session asked for in this tick."""
-        statement = select_session_rows(self.engine.dialect.name).where(
-            Session.id.in_(keys), self.visible
-        )
-        rows = await fetch_rows(self.engine, statement)
+        rows = await self.fetch({"keys": list(keys)})
         return in_key_order(keys, {row[0]: SessionRow._make(row) for row in rows})
 
 
@@ -52,15 +88,20 @@ class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
         super().__init__()
         self.engine = engine
 
-    statement = (
-        select(SessionEvent.session_id, SessionEvent.name, SessionEvent.timestamp)
-        .where(SessionEvent.session_id.in_(bindparam("keys", expanding=True)))
-        .order_by(SessionEvent.session_id, SessionEvent.timestamp, SessionEvent.id)
-    )
+    @staticmethod
+    @cache
+    def statement(dialect: str) -> Select[Any]:
+        """The events of the sessions bound as ``keys``."""
+        return (
+            select(SessionEvent.session_id, SessionEvent.name, SessionEvent.timestamp)
+            .where(in_keys(SessionEvent.session_id, "keys", dialect))
+            .order_by(SessionEvent.session_id, SessionEvent.timestamp, SessionEvent.id)
+        )
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[EventRecord]]:
         """One SELECT for the events of every session asked for in this tick."""
-        rows = await fetch_rows(self.engine, self.statement, {"keys": list(keys)})
+        statement = self.statement(self.engine.dialect.name)
+        rows = await fetch_rows(self.engine, statement, {"keys": list(keys)})
         pairs = ((row[0], EventRecord(EventName(row[1]), row[2])) for row in rows)
         return grouped_in_key_order(keys, pairs)
 
@@ -72,40 +113,49 @@ class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]
         super().__init__()
         self.engine = engine
 
-    statement = (
-        select(AuxiliaryDevice.session_id, *DEVICE_COLUMNS)
-        .join(Device, Device.id == AuxiliaryDevice.device_id)
-        .where(AuxiliaryDevice.session_id.in_(bindparam("keys", expanding=True)))
-        .order_by(AuxiliaryDevice.session_id, Device.id)
-    )
+    @staticmethod
+    @cache
+    def statement(dialect: str) -> Select[Any]:
+        """The auxiliary devices of the sessions bound as ``keys``."""
+        return (
+            select(AuxiliaryDevice.session_id, *DEVICE_COLUMNS)
+            .join(Device, Device.id == AuxiliaryDevice.device_id)
+            .where(in_keys(AuxiliaryDevice.session_id, "keys", dialect))
+            .order_by(AuxiliaryDevice.session_id, Device.id)
+        )
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[DeviceRecord]]:
         """One SELECT joining the auxiliary devices of every session asked for."""
-        rows = await fetch_rows(self.engine, self.statement, {"keys": list(keys)})
+        statement = self.statement(self.engine.dialect.name)
+        rows = await fetch_rows(self.engine, statement, {"keys": list(keys)})
         return grouped_in_key_order(keys, ((row[0], device_from_row(row[1:])) for row in rows))
 
 
-class OpenSessionByDeviceLoader(BatchLoader[uuid.UUID, SessionRow | None]):
+class OpenSessionByDeviceLoader(_VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
     """The booked or active session of each device, among those the caller may see."""
 
-    def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
-        super().__init__()
-        self.engine = engine
-        self.visible = visible
+    def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
+        """Open sessions parked in or riding the devices."""
+        open_statuses = (SessionStatus.BOOKED.value, SessionStatus.ACTIVE.value)
+        return select_session_rows(dialect).where(
+            Session.status.in_(open_statuses),
+            in_keys(Session.storage_device_id, "keys", dialect)
+            | in_keys(Session.rental_device_id, "keys", dialect),
+            visible,
+        )
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[SessionRow | None]:
         """One SELECT over both device columns; at most one open session per device."""
-        open_statuses = (SessionStatus.BOOKED.value, SessionStatus.ACTIVE.value)
-        statement = select_session_rows(self.engine.dialect.name).where(
-            Session.status.in_(open_statuses),
-            (Session.storage_device_id.in_(keys)) | (Session.rental_device_id.in_(keys)),
-            self.visible,
-        )
         by_device: dict[uuid.UUID, SessionRow] = {}
-        for fetched in await fetch_rows(self.engine, statement):
+        for fetched in await self.fetch({"keys": list(keys)}):
             row = SessionRow._make(fetched)
             by_device[row.storage_device_id or row.rental_device_id] = row  # type: ignore[index]
         return in_key_order(keys, by_device)
+
+
+# Stand-ins for the position a nested page starts after; the run binds the real one.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NIL = uuid.UUID(int=0)
 
 
 class Parent(StrEnum):
@@ -137,17 +187,12 @@ class NestedPageKey:
     after: tuple[Any, uuid.UUID] | None = None
 
 
-class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRow]]):
+class SessionsByParentLoader(_VisibleSessionsLoader[NestedPageKey, list[SessionRow]]):
     """The newest sessions of many devices, locations or fleets in one query per batch.
 
     Each key gets ``limit`` rows at most (callers ask for one more than the page size to
     learn whether a next page exists), ranked per parent with a window function.
     """
-
-    def __init__(self, engine: AsyncEngine, visible: ColumnElement[bool]) -> None:
-        super().__init__()
-        self.engine = engine
-        self.visible = visible
 
     async def batch_load_fn(self, keys: Sequence[NestedPageKey]) -> list[list[SessionRow]]:
         """One query per (parent kind, page size, start), which is one for a typical page."""
@@ -162,18 +207,14 @@ class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRow]]):
                 found[NestedPageKey(parent, parent_id, limit, after)] = records
         return [found.get(key, []) for key in keys]
 
-    async def _load_group(
-        self,
-        parent: Parent,
-        limit: int,
-        after: tuple[Any, uuid.UUID] | None,
-        parent_ids: list[uuid.UUID],
-    ) -> dict[uuid.UUID, list[SessionRow]]:
+    def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
+        """The newest ``page_limit`` sessions of each parent (``extra``: kind, has a start)."""
+        parent, after = extra
         ranked = []
         for column in _PARENT_COLUMNS[parent]:
-            conditions = [column.in_(parent_ids), self.visible]
-            if after is not None:
-                conditions.append(before_position(*after))
+            conditions = [in_keys(column, "parent_ids", dialect), visible]
+            if after:
+                conditions.append(before_position(_EPOCH, _NIL, "after"))
             ranked.append(
                 select(
                     column.label("parent_id"),
@@ -187,14 +228,26 @@ class SessionsByParentLoader(BatchLoader[NestedPageKey, list[SessionRow]]):
         union = (
             ranked[0].union_all(*ranked[1:]).subquery() if len(ranked) > 1 else ranked[0].subquery()
         )
-        statement = (
-            select(union.c.parent_id, *session_row_columns(union, self.engine.dialect.name))
-            .where(union.c.rank <= limit)
+        return (
+            select(union.c.parent_id, *session_row_columns(union, dialect))
+            .where(union.c.rank <= bindparam("page_limit", type_=Integer))
             .order_by(union.c.parent_id, union.c.reference_time.desc(), union.c.id.desc())
         )
+
+    async def _load_group(
+        self,
+        parent: Parent,
+        limit: int,
+        after: tuple[Any, uuid.UUID] | None,
+        parent_ids: list[uuid.UUID],
+    ) -> dict[uuid.UUID, list[SessionRow]]:
+        params: dict[str, Any] = {"parent_ids": parent_ids, "page_limit": limit}
+        if after is not None:
+            params["after_time"], params["after_id"] = after
+        fetched_rows = await self.fetch(params, parent, after is not None)
         result: dict[uuid.UUID, list[SessionRow]] = {}
         seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
-        for fetched in await fetch_rows(self.engine, statement):
+        for fetched in fetched_rows:
             parent_id, row = fetched[0], SessionRow._make(fetched[1:])
             if (parent_id, row.id) in seen:
                 continue

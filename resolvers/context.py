@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from loaders.base import Visibility
 from loaders.registry import BatchObserver, Loaders
 from resolvers.cursors import CursorCodec
 from resolvers.scope import Principal
@@ -30,5 +31,10 @@ class RequestScope:
         observe_batch: BatchObserver | None = None,
     ) -> "RequestScope":
         """A fresh scope with fresh loaders bound to the principal's visibility."""
-        loaders = Loaders(engine, principal.session_filter(), observe_batch)
+        visibility = Visibility(
+            principal.session_filter(),
+            principal.visibility_shape(),
+            principal.visibility_params(),
+        )
+        loaders = Loaders(engine, visibility, observe_batch)
         return cls(principal, engine, cursors, loaders, updates or UpdateBus())

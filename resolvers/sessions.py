@@ -30,6 +30,7 @@ from storage.queries import (
     at_location,
     before_position,
     end_of_day,
+    in_keys,
     newest_first,
     oldest_first,
     on_device,
@@ -457,8 +458,9 @@ async def visible_session_rows(
     shape = (request.engine.dialect.name, references, principal.visibility_shape())
     statement = _ROWS_BY_IDS.get(shape)
     if statement is None:
-        keys = bindparam("session_ids", type_=Session.id.type, expanding=True)
-        statement = _select_rows(request).where(Session.id.in_(keys), principal.session_filter())
+        dialect = request.engine.dialect.name
+        keys = in_keys(Session.id, "session_ids", dialect)
+        statement = _select_rows(request).where(keys, principal.session_filter())
         if references:
             statement = _with_references(request, statement, False)
         _ROWS_BY_IDS[shape] = statement

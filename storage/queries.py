@@ -5,15 +5,20 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
     DateTime,
+    Dialect,
     FromClause,
     ScalarSelect,
     Select,
     Subquery,
+    Text,
+    TypeDecorator,
     UnaryExpression,
+    any_,
     bindparam,
     func,
     literal,
@@ -23,6 +28,7 @@ from sqlalchemy import (
     tuple_,
     type_coerce,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import KeyedColumnElement
@@ -198,6 +204,29 @@ def session_aggregates(dialect: str, session_id: _Column) -> list[Any]:
             (AuxiliaryDevice.device_id,),
         ).label("auxiliary_device_ids"),
     ]
+
+
+class _HexKeys(TypeDecorator[list[uuid.UUID]]):
+    """Ids bound as one JSON array of the hex text SQLite stores them as."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str:
+        """The ids as a JSON array of 32-digit hex strings."""
+        return orjson.dumps([key.hex for key in value]).decode()
+
+
+def in_keys(column: _Column, name: str, dialect: str) -> ColumnElement[bool]:
+    """``column`` is one of the ids bound as ``name``: one parameter, whatever their number.
+
+    An expanding ``IN`` renders a placeholder per id on every run, and PostgreSQL plans
+    each length anew; an array (PostgreSQL) or a JSON array (SQLite) keeps one statement.
+    """
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    keys = func.json_each(bindparam(name, type_=_HexKeys())).table_valued("value")
+    return column.in_(select(keys.c.value))
 
 
 def select_session_rows(dialect: str) -> Select[Any]:
