@@ -35,10 +35,63 @@ _NODE_RECORDS: dict[type, str] = {
     DeviceRecord: "device",
     FleetRecord: "fleet",
 }
-# The relations under a session that its page statement can bring along.
-_REFERENCES = frozenset(
-    {"location", "device", "start_location", "end_location", "rental_device", "rental_fleet"}
-)
+# The relations under a session that its statement can bring along, by reference label.
+_REFERENCES = {
+    "location": "storage_location",
+    "device": "storage_device",
+    "start_location": "start_location",
+    "end_location": "end_location",
+    "rental_device": "rental_device",
+    "rental_fleet": "rental_fleet",
+}
+# The SessionRow fields each selected name needs; a session's statement reads only these
+# (the others come back null). Names are matched at every depth below the session, so
+# a name of another kind (a device's ``location``) only widens the read.
+_ROW_FIELDS = {
+    "id": ("id",),
+    "uuid": ("id",),
+    "uri": ("user_id",),
+    "fee": ("fee_minor", "fee_currency"),
+    "payment": ("payment_id", "payment_status"),
+    "rating": ("rating", "rating_comment"),
+    "events": ("event_names", "event_times"),
+    "auxiliary_devices": ("auxiliary_device_ids",),
+    "location": ("storage_location_id",),
+    "device": ("storage_device_id",),
+    "start_location": ("travel_start_location_id",),
+    "end_location": ("travel_end_location_id",),
+    "rental_device": ("rental_device_id",),
+    "rental_fleet": ("rental_fleet_id",),
+    **{
+        name: (name,)
+        for name in (
+            "kind",
+            "status",
+            "user_id",
+            "access_key_id",
+            "created_at",
+            "updated_at",
+            "booked_time",
+            "booked_until_time",
+            "start_time",
+            "end_time",
+            "seconds_active",
+            "seconds_paused",
+            "battery_used",
+            "distance_travelled",
+        )
+    },
+}
+_ALWAYS = frozenset({"id", "kind", "reference_time"})  # identity, union kind, cursors
+
+
+def session_reads(below: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The ``SessionRow`` fields and the references a selection below sessions needs."""
+    fields = set(_ALWAYS)
+    for name in below:
+        fields.update(_ROW_FIELDS.get(name, ()))
+    references = frozenset(_REFERENCES[name] for name in below if name in _REFERENCES)
+    return frozenset(fields), references
 
 
 @dataclass(slots=True)
@@ -126,8 +179,9 @@ async def _session_rows(
     """The visible sessions among ``ids`` as rows, their references primed if selected."""
     if not ids:
         return {}
+    fields, labels = session_reads(below)
     rows, references = await session_resolvers.visible_session_rows(
-        run.scope, ids, references=bool(below & _REFERENCES)
+        run.scope, ids, fields=fields, references=labels
     )
     _prime(run.scope, references)
     return {row.id: row for row in rows}
@@ -136,6 +190,7 @@ async def _session_rows(
 async def _sessions_page(
     run: Run, _keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
 ) -> Mapping[Any, Any]:
+    fields, labels = session_reads(below)
     page = await session_resolvers.list_session_rows(
         run.scope,
         arguments.get("filter") or session_resolvers.SessionFilter(),
@@ -143,7 +198,8 @@ async def _sessions_page(
         after=arguments.get("after"),
         last=arguments.get("last"),
         before=arguments.get("before"),
-        references=bool(below & _REFERENCES),
+        fields=fields,
+        references=labels,
     )
     _prime(run.scope, page.references)
     return {ROOT: page}

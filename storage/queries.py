@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     tuple_,
@@ -171,19 +172,21 @@ def _ordered_list(
     return select(type_coerce(func.json_group_array(items.c.item), sqlite_list)).scalar_subquery()
 
 
-def session_aggregates(dialect: str, session_id: _Column) -> list[Any]:
+def session_aggregates(
+    dialect: str, session_id: _Column, fields: frozenset[str] | None = None
+) -> list[Any]:
     """Per session, in the statement that lists it: its events and auxiliary devices.
 
     ``event_names`` and ``event_times`` (oldest first, naive UTC) and
     ``auxiliary_device_ids`` (sorted), as lists, so that a page and everything its REST
-    body shows come back in one statement.
+    body shows come back in one statement. With ``fields``, those not named are nulls.
     """
     events: FromClause = SessionEvent.__table__
     devices: FromClause = AuxiliaryDevice.__table__
     of_event = SessionEvent.session_id == session_id
     event_order = (SessionEvent.timestamp, SessionEvent.id)
     of_device = AuxiliaryDevice.session_id == session_id
-    return [
+    aggregates = [
         _ordered_list(
             dialect, events, SessionEvent.name, _EVENT_NAMES, of_event, event_order
         ).label("event_names"),
@@ -204,6 +207,19 @@ def session_aggregates(dialect: str, session_id: _Column) -> list[Any]:
             (AuxiliaryDevice.device_id,),
         ).label("auxiliary_device_ids"),
     ]
+    return [_unless_needed(a, fields) for a in aggregates]
+
+
+def _unless_needed(column: Any, fields: frozenset[str] | None) -> Any:
+    """``column``, or a null in its place when ``fields`` does not name it."""
+    if fields is None or column.name in fields:
+        return column
+    return null().label(column.name)
+
+
+def session_row_selection(fields: frozenset[str] | None = None) -> list[Any]:
+    """The table columns of a ``SessionRow``; with ``fields``, nulls for those not named."""
+    return [_unless_needed(column, fields) for column in SESSION_ROW_COLUMNS]
 
 
 class _HexKeys(TypeDecorator[list[uuid.UUID]]):
@@ -229,9 +245,12 @@ def in_keys(column: _Column, name: str, dialect: str) -> ColumnElement[bool]:
     return column.in_(select(keys.c.value))
 
 
-def select_session_rows(dialect: str) -> Select[Any]:
-    """SELECT what a ``SessionRow`` holds, from the sessions table, in its order."""
-    return select(*SESSION_ROW_COLUMNS, *session_aggregates(dialect, Session.id))
+def select_session_rows(dialect: str, fields: frozenset[str] | None = None) -> Select[Any]:
+    """SELECT what a ``SessionRow`` holds, from the sessions table, in its order.
+
+    With ``fields``, the fields it does not name are nulls (a read that does not show them).
+    """
+    return select(*session_row_selection(fields), *session_aggregates(dialect, Session.id, fields))
 
 
 def session_row_columns(source: FromClause, dialect: str) -> list[Any]:
@@ -257,15 +276,23 @@ _REFERENCES = (
 )
 
 
-def with_references(page: Subquery) -> tuple[FromClause, list[ColumnElement[Any]]]:
+REFERENCE_LABELS = frozenset(label for label, *_ in _REFERENCES)
+
+
+def with_references(
+    page: Subquery, labels: frozenset[str] = REFERENCE_LABELS
+) -> tuple[FromClause, list[ColumnElement[Any]]]:
     """``page`` joined to the locations, devices and fleet its sessions refer to.
 
-    Returns the joined FROM and its extra columns, labelled ``<label>__<column>`` with the
-    labels of ``references_of``; a reference a session lacks comes back as nulls.
+    Returns the joined FROM and its extra columns, labelled ``<label>__<column>``, for
+    the references ``labels`` names (``storage_location``, ``rental_fleet``...); a
+    reference a session lacks comes back as nulls.
     """
     joined: FromClause = page
     columns: list[ColumnElement[Any]] = []
     for label, table, column, names in _REFERENCES:
+        if label not in labels:
+            continue
         target = table.alias(label)
         joined = joined.outerjoin(target, target.c.id == page.c[column])
         columns += [target.c[name].label(f"{label}__{name}") for name in names]
@@ -279,7 +306,10 @@ def reference_slices(fields: Sequence[str]) -> list[tuple[str, int, int]]:
     all nulls where the session has no such reference.
     """
     slices = []
+    names_of = list(fields)
     for label, _, _, names in _REFERENCES:
-        start = list(fields).index(f"{label}__{names[0]}")
-        slices.append((label, start, start + len(names)))
+        first = f"{label}__{names[0]}"
+        if first in names_of:
+            start = names_of.index(first)
+            slices.append((label, start, start + len(names)))
     return slices
