@@ -137,12 +137,22 @@ def node_kind(record: Any) -> str:
 
 def _item(index: int) -> Getter:
     get = itemgetter(index)
-    return lambda obj, _run: get(obj)
+
+    def item(obj: Any, _run: Run) -> Any:
+        return get(obj)
+
+    item.index = index  # type: ignore[attr-defined]  # builders read it inline
+    return item
 
 
 def _attr(name: str) -> Getter:
     get = attrgetter(name)
-    return lambda obj, _run: get(obj)
+
+    def attribute(obj: Any, _run: Run) -> Any:
+        return get(obj)
+
+    attribute.attribute = name  # type: ignore[attr-defined]  # builders read it inline
+    return attribute
 
 
 def _global(type_name: str) -> Getter:

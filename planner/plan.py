@@ -60,30 +60,90 @@ def _value_writer(item: Value, get: Callable[[Any, Run], Any]) -> Writer:
     return write
 
 
-def _constant(value: Any) -> Writer:
-    return lambda _obj, _run: value
+class _ValueStep:
+    """A field's writer, and what the generated builder reads to inline it."""
+
+    __slots__ = ("field", "format", "get", "many", "required", "write")
+
+    def __init__(self, item: Value, get: Callable[[Any, Run], Any]) -> None:
+        self.field, self.format, self.get = item.field, item.format, get
+        self.many, self.required = item.many, item.required
+        self.write = _value_writer(item, get)
+
+
+class _ConstantStep:
+    """The same value for every object (a type name)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _missing(field: str) -> Any:
+    raise Anomaly(f"{field} is null")
+
+
+def _generate_builder(steps: list[tuple[str, Any]]) -> Callable[[Any, Run], dict[str, Any]]:
+    """One function that writes the whole object: a dict display, scalars read inline.
+
+    Generated once per plan from the steps' table (``exec`` of source made only from the
+    plan's own names; response keys enter as bound constants, never as code).
+    """
+    names: dict[str, Any] = {"_missing": _missing}
+    entries = []
+    for index, (key, step) in enumerate(steps):
+        names[f"_k{index}"] = key
+        if isinstance(step, _ValueStep) and not step.many:
+            get, value = step.get, "_v"
+            attribute, position = getattr(get, "attribute", None), getattr(get, "index", None)
+            if attribute is not None and attribute.isidentifier():
+                read = f"obj.{attribute}"
+            elif position is not None:
+                read = f"obj[{int(position)}]"
+            else:
+                names[f"_g{index}"] = get
+                read = f"_g{index}(obj, run)"
+            names[f"_f{index}"] = step.format
+            names[f"_n{index}"] = step.field
+            absent = f"_missing(_n{index})" if step.required else "None"
+            expression = f"(_f{index}({value}) if ({value} := {read}) is not None else {absent})"
+        elif isinstance(step, _ValueStep):
+            names[f"_w{index}"] = step.write
+            expression = f"_w{index}(obj, run)"
+        elif isinstance(step, _ConstantStep):
+            names[f"_c{index}"] = step.value
+            expression = f"_c{index}"
+        else:
+            names[f"_w{index}"] = step
+            expression = f"_w{index}(obj, run)"
+        entries.append(f"_k{index}: {expression}")
+    source = "def build(obj, run):\n    return {" + ", ".join(entries) + "}\n"
+    exec(compile(source, "<planned builder>", "exec"), names)  # noqa: S102
+    built: Callable[[Any, Run], dict[str, Any]] = names["build"]
+    return built
 
 
 class _ObjectPlan:
     """How to write one kind of object, and which of its relations fetch."""
 
-    __slots__ = ("fetches", "kind", "steps")
+    __slots__ = ("build", "fetches", "kind", "steps")
 
     def __init__(self, shape: Shape, counter: "count[int]") -> None:
         self.kind = shape.kind
         fields, relations = FIELDS.get(shape.kind), RELATIONS.get(shape.kind)
         if fields is None or relations is None:
             raise Unplannable("unknown_kind", shape.kind)
-        self.steps: list[tuple[str, Writer]] = []
+        self.steps: list[tuple[str, Any]] = []
         self.fetches: list[_RelationPlan] = []
         for item in shape.items:
             if isinstance(item, Constant):
-                self.steps.append((item.key, _constant(item.value)))
+                self.steps.append((item.key, _ConstantStep(item.value)))
             elif isinstance(item, Value):
                 get = fields.get(item.field)
                 if get is None:
                     raise Unplannable("unknown_field", f"{shape.kind}.{item.field}")
-                self.steps.append((item.key, _value_writer(item, get)))
+                self.steps.append((item.key, _ValueStep(item, get)))
             else:
                 relation = relations.get(item.relation)
                 if relation is None:
@@ -93,9 +153,7 @@ class _ObjectPlan:
                 if plan.fetches:
                     self.fetches.append(plan)
 
-    def build(self, obj: Any, run: Run) -> dict[str, Any]:
-        """The response object for ``obj``."""
-        return {key: write(obj, run) for key, write in self.steps}
+        self.build = _generate_builder(self.steps)
 
     async def fetch(self, objs: list[Any], run: Run) -> None:
         """Fetch what the relations selected on ``objs`` need, a level at a time."""
