@@ -70,6 +70,11 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
             "server_settings": {
                 "jit": "off",
                 "statement_timeout": str(options.statement_timeout_ms),
+                # Statements are prepared once per connection and their values bound: plan
+                # them once too. Left to choose, PostgreSQL re-plans a read of a session
+                # with its references (1.4 ms of planning for 0.1 ms of execution) on
+                # every run, because an array of keys hides how many rows it matches.
+                "plan_cache_mode": "force_generic_plan",
             },
         },
     )

@@ -13,6 +13,7 @@ variables ``@skip``/``@include`` read; everything else (arguments, cursors, filt
 evaluated per request from the variables.
 """
 
+import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from graphql import (
     is_abstract_type,
     is_non_null_type,
     parse,
+    print_schema,
     specified_rules,
     visit,
 )
@@ -283,11 +285,15 @@ class PlannedReads:
         self.limits = limits
         self.enabled = enabled
         self.rules = (*specified_rules, *limits.validation_rules())
-        self.documents: OrderedDict[tuple[str, str | None], _Prepared | _Declined] = OrderedDict()
+        # Plans are made for one schema: its digest is part of every key.
+        self.version = hashlib.sha256(print_schema(self.schema).encode()).hexdigest()[:16]
+        self.documents: OrderedDict[tuple[str, str, str | None], _Prepared | _Declined] = (
+            OrderedDict()
+        )
 
     def prepare(self, query: str, operation_name: str | None) -> _Prepared:
         """The prepared operation (cached); raises ``_Declined`` for the reference path."""
-        key = (query, operation_name)
+        key = (self.version, query, operation_name)
         prepared = self.documents.get(key)
         if prepared is None:
             prepared = self._prepare(query, operation_name)

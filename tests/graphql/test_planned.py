@@ -20,23 +20,45 @@ import pytest
 from graphql import OperationDefinitionNode, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from bench.scenarios import FRONTEND_LIST, NODE, THREE_LEVELS
 from gateway.graphql.explorer import LIFECYCLE, SESSIONS
 from gateway.graphql.explorer import NODE as NODE_TAB
 from planner.kinds import global_id
-from tests.conftest import Backend, auth, in_process_client, running_app
+from storage.models import Session, SessionEvent
+from tests.conftest import (
+    BACKENDS,
+    Backend,
+    auth,
+    in_process_client,
+    prepared_database,
+    running_app,
+)
 from tests.fixtures.dataset import (
     DEVICES,
+    DOCK_X,
+    EBIKE_G,
+    FLEET_G,
     FLEETS,
     LOC_X,
+    LOC_Y,
+    LOC_Z,
     LOCATIONS,
+    LOCKER_Z,
     UNUSED_ID,
+    USER_A,
+    USER_B,
+    S,
+    _id,
+    at,
+    event_rows,
+    load_dataset,
+    session_row,
 )
-from tests.fixtures.dataset import (
-    SESSIONS as DATASET_SESSIONS,
-)
+from tests.fixtures.dataset import SESSIONS as DATASET_SESSIONS
 
 PRINCIPALS = ["admin", "user_a", "operator_x", "operator_f"]
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -107,6 +129,69 @@ async def lanes(backend: Backend) -> AsyncIterator[Lanes]:
         in_process_client(reference_app) as reference,
     ):
         yield Lanes(app, client, reference)
+
+
+# Sessions whose reference times tie with the dataset's: pages must split ties by id.
+TIED = [
+    S(_id(201), "parking", "ended", USER_B, DOCK_X, at(2, 7), start=at(2, 9), end=at(2, 17, 30),
+      location=LOC_X),
+    S(_id(202), "rental", "ended", USER_A, EBIKE_G, at(5, 11), start=at(5, 11), end=at(5, 13),
+      fleet=FLEET_G, travel_start=LOC_Y, travel_end=LOC_X, fee=(120, "EUR"), payment="PAID"),
+    S(_id(203), "parking", "ended", USER_A, LOCKER_Z, at(2, 7), start=at(2, 8),
+      end=at(2, 17, 30), location=LOC_Z, rating=(4, None)),
+]  # fmt: skip
+
+
+async def _with_ties(engine: AsyncEngine) -> dict[str, str]:
+    tokens = await load_dataset(engine)
+    async with engine.begin() as connection:
+        await connection.execute(insert(Session), [session_row(s) for s in TIED])
+        await connection.execute(insert(SessionEvent), [r for s in TIED for r in event_rows(s)])
+    return tokens
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def tied(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[Lanes, dict[str, str]]]:
+    directory = tmp_path_factory.mktemp("ties")
+    async with (
+        prepared_database(request.param, directory, _with_ties) as (url, tokens),
+        running_app(url) as app,
+        in_process_client(app) as client,
+        running_app(url, graphql_planner=False) as reference_app,
+        in_process_client(reference_app) as reference,
+    ):
+        yield Lanes(app, client, reference), tokens
+
+
+async def test_ties_in_reference_time_page_alike_on_both_lanes(
+    tied: tuple[Lanes, dict[str, str]],
+) -> None:
+    lanes, tokens = tied
+    document = """query P($after: String, $before: String, $first: Int, $last: Int) {
+      sessions(first: $first, after: $after, last: $last, before: $before) {
+        edges { cursor node { uuid endTime details { __typename } } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+    for subject in PRINCIPALS:
+        seen: list[str] = []
+        after = None
+        while True:
+            body = await lanes.compare(tokens[subject], document, {"first": 1, "after": after})
+            page = body["data"]["sessions"]
+            seen += [edge["node"]["uuid"] for edge in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert len(seen) == len(set(seen))
+        if subject == "admin":
+            assert len(seen) == len(DATASET_SESSIONS) + len(TIED)
+        before = after
+        for _ in range(3):  # and back again
+            body = await lanes.compare(tokens[subject], document, {"last": 2, "before": before})
+            before = body["data"]["sessions"]["pageInfo"]["startCursor"]
+            if before is None:
+                break
 
 
 def _operations(document: str) -> list[str | None]:
@@ -377,7 +462,7 @@ async def test_a_document_is_prepared_once_and_its_plan_reused_with_new_variable
     for n in (1, 2, 3, 4):
         for flag in (True, False):
             await lanes.compare(tokens["admin"], document, {"n": n, "f": flag})
-    prepared = planned.documents[(document, None)]
+    prepared = planned.documents[(planned.version, document, None)]
     assert len(prepared.plans) == 2  # one per value of $f, whatever $n
 
 
