@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement
 from storage.database import fetch_rows
 
 __all__ = [
-    "MISSING",
     "BatchLoader",
     "Visibility",
     "fetch_rows",
@@ -40,9 +39,6 @@ def grouped_in_key_order(keys: Iterable[K], pairs: Iterable[tuple[K, V]]) -> lis
     return [groups.get(key, []) for key in keys]
 
 
-MISSING: Any = object()
-
-
 @dataclass(frozen=True, slots=True)
 class Visibility:
     """Which sessions the caller may see: a condition, what its SQL depends on, its values.
@@ -56,18 +52,19 @@ class Visibility:
 
 
 class BatchLoader(DataLoader[K, V]):
-    """A per-request DataLoader whose settled results can be read without awaiting.
+    """A per-request DataLoader that also takes values a statement brought along.
 
-    GraphQL resolvers that find their value already loaded (because the parent primed
-    the batch) return it directly: one coroutine and future less per field per row.
+    Field resolvers ``load`` one key at a time and the DataLoader batches them per tick.
+    Planned reads ask for a whole level at once (``load_values``), without a future per
+    key; values a page or node statement already carried are ``prime_values``: known,
+    and never loaded again.
     """
 
     def __init__(self) -> None:
-        self.settled: dict[Any, Any] = {}
         self.known: dict[Any, Any] = {}
         self._pending: dict[Any, None] = {}
         self._dispatch: Future[None] | None = None
-        super().__init__(max_batch_size=MAX_BATCH_SIZE, cache_map=self.settled)
+        super().__init__(max_batch_size=MAX_BATCH_SIZE)
 
     def prime_values(self, values: Mapping[K, V]) -> None:
         """Know ``values`` without loading them (and without a future each, until asked)."""
@@ -105,13 +102,18 @@ class BatchLoader(DataLoader[K, V]):
         pending, self._pending = list(self._pending), {}
         assert dispatch is not None
         task = self.loop.create_task(self._load_into_known(pending))
-        task.add_done_callback(
-            lambda done: (
-                dispatch.set_exception(done.exception())  # type: ignore[arg-type]
-                if done.exception() is not None
-                else dispatch.set_result(None)
-            )
-        )
+
+        def settle(done: "asyncio.Task[None]") -> None:
+            if dispatch.done():
+                return
+            if done.cancelled():
+                dispatch.cancel()
+            elif (error := done.exception()) is not None:
+                dispatch.set_exception(error)
+            else:
+                dispatch.set_result(None)
+
+        task.add_done_callback(settle)
 
     async def _load_into_known(self, keys: list[K]) -> None:
         for start in range(0, len(keys), MAX_BATCH_SIZE):
@@ -126,14 +128,3 @@ class BatchLoader(DataLoader[K, V]):
             future.set_result(self.known[key])
             return future
         return super().load(key)
-
-    def peek(self, key: K) -> V:
-        """The loaded value for ``key``, or ``MISSING`` if it is not (yet) loaded."""
-        known: V = self.known.get(key, MISSING)
-        if known is not MISSING:
-            return known
-        future = self.settled.get(key)
-        if future is None or not future.done() or future.exception() is not None:
-            return MISSING
-        value: V = future.result()
-        return value
