@@ -44,6 +44,20 @@ _REFERENCES = {
     "rental_device": "rental_device",
     "rental_fleet": "rental_fleet",
 }
+# Fields read as they are from a session row, of every session and of a rental's details.
+_SESSION_VALUES = (
+    "kind",
+    "status",
+    "user_id",
+    "access_key_id",
+    "created_at",
+    "updated_at",
+    "booked_time",
+    "booked_until_time",
+    "start_time",
+    "end_time",
+)
+_TRAVEL_VALUES = ("seconds_active", "seconds_paused", "battery_used", "distance_travelled")
 # The SessionRow fields each selected name needs; a session's statement reads only these
 # (the others come back null). Names are matched at every depth below the session, so
 # a name of another kind (a device's ``location``) only widens the read.
@@ -62,25 +76,7 @@ _ROW_FIELDS = {
     "end_location": ("travel_end_location_id",),
     "rental_device": ("rental_device_id",),
     "rental_fleet": ("rental_fleet_id",),
-    **{
-        name: (name,)
-        for name in (
-            "kind",
-            "status",
-            "user_id",
-            "access_key_id",
-            "created_at",
-            "updated_at",
-            "booked_time",
-            "booked_until_time",
-            "start_time",
-            "end_time",
-            "seconds_active",
-            "seconds_paused",
-            "battery_used",
-            "distance_travelled",
-        )
-    },
+    **{name: (name,) for name in (*_SESSION_VALUES, *_TRAVEL_VALUES)},
 }
 _ALWAYS = frozenset({"id", "kind", "reference_time"})  # identity, union kind, cursors
 
@@ -392,31 +388,14 @@ FIELDS: dict[str, dict[str, Getter]] = {
     "session": {
         "id": _global("Session"),
         "uuid": _attr("id"),
-        **{
-            name: _attr(name)
-            for name in (
-                "kind",
-                "status",
-                "user_id",
-                "access_key_id",
-                "created_at",
-                "updated_at",
-                "booked_time",
-                "booked_until_time",
-                "start_time",
-                "end_time",
-            )
-        },
+        **{name: _attr(name) for name in _SESSION_VALUES},
         "uri": lambda s, run: run.uris.session_v2(s.user_id, s.id),
     },
     "money": {"currency": _attr("currency"), "value": _attr("value")},
     "payment": {"id": _attr("payment_id"), "status": _attr("payment_status")},
     "rating": {"rating": _attr("rating"), "comment": _attr("rating_comment")},
     "storage": {},
-    "travel": {
-        name: _attr(name)
-        for name in ("seconds_active", "seconds_paused", "battery_used", "distance_travelled")
-    },
+    "travel": {name: _attr(name) for name in _TRAVEL_VALUES},
     "event": {"name": _item(0), "timestamp": _item(1)},
     "location": {
         "id": _global("Location"),

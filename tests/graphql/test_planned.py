@@ -121,11 +121,13 @@ class Lanes:
 
 @pytest.fixture(scope="session")
 async def lanes(backend: Backend) -> AsyncIterator[Lanes]:
-    # Generated documents alias freely; the alias limit has tests of its own.
+    # Generated documents alias freely and cost much; the alias limit and the rate limit
+    # have tests of their own (each app keeps its own budget, so refusals would differ).
+    unlimited = {"graphql_max_aliases": 0, "rate_limit_burst": 10**9, "rate_limit_per_second": 1e9}
     async with (
-        running_app(backend.url, graphql_max_aliases=0) as app,
+        running_app(backend.url, **unlimited) as app,
         in_process_client(app) as client,
-        running_app(backend.url, graphql_max_aliases=0, graphql_planner=False) as reference_app,
+        running_app(backend.url, graphql_planner=False, **unlimited) as reference_app,
         in_process_client(reference_app) as reference,
     ):
         yield Lanes(app, client, reference)
