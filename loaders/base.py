@@ -64,6 +64,7 @@ class BatchLoader(DataLoader[K, V]):
         self.known: dict[Any, Any] = {}
         self._pending: dict[Any, None] = {}
         self._dispatch: Future[None] | None = None
+        self._batches: set[asyncio.Task[None]] = set()  # running, kept from the collector
         super().__init__(max_batch_size=MAX_BATCH_SIZE)
 
     def prime_values(self, values: Mapping[K, V]) -> None:
@@ -77,6 +78,7 @@ class BatchLoader(DataLoader[K, V]):
         Unlike ``load_many`` this makes no future per key: every caller of this tick
         (sibling relations of a planned read) joins one batch, which fills ``known``.
         """
+        keys = list(keys)
         known = self.known
         found: dict[K, V] = {}
         missing = False
@@ -102,6 +104,8 @@ class BatchLoader(DataLoader[K, V]):
         pending, self._pending = list(self._pending), {}
         assert dispatch is not None
         task = self.loop.create_task(self._load_into_known(pending))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
 
         def settle(done: "asyncio.Task[None]") -> None:
             if dispatch.done():

@@ -11,7 +11,7 @@ a value, a value its format refuses) raises, and the caller runs the reference p
 """
 
 import asyncio
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Coroutine, Hashable, Iterable
 from itertools import count
 from typing import Any
 
@@ -160,7 +160,23 @@ class _ObjectPlan:
         if len(self.fetches) == 1:
             await self.fetches[0].fetch(objs, run)
         elif self.fetches:
-            await asyncio.gather(*(relation.fetch(objs, run) for relation in self.fetches))
+            await _all(relation.fetch(objs, run) for relation in self.fetches)
+
+
+def _steps(shape: Shape) -> int:
+    return len(shape.items) + sum(
+        _steps(child)
+        for item in shape.items
+        if isinstance(item, Nested)
+        for child in item.shapes.values()
+    )
+
+
+async def _all(jobs: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run a level's fetches together; the first failure cancels the others."""
+    async with asyncio.TaskGroup() as group:
+        for job in jobs:
+            group.create_task(job)
 
 
 def _names_below(shapes: Iterable[Shape]) -> frozenset[str]:
@@ -284,18 +300,18 @@ class _RelationPlan:
         groups: dict[str, list[Any]] = {}
         for child in children:
             groups.setdefault(self.kind_of(child), []).append(child)
-        await asyncio.gather(
-            *(self.shapes[kind].fetch(group, run) for kind, group in groups.items())
-        )
+        await _all(self.shapes[kind].fetch(group, run) for kind, group in groups.items())
 
 
 class Plan:
     """A selection compiled once: run it with each request's scope and variables."""
 
-    __slots__ = ("root",)
+    __slots__ = ("root", "steps")
 
     def __init__(self, selection: Selection) -> None:
-        self.root = _ObjectPlan(selection.root, count())
+        counter = count()
+        self.root = _ObjectPlan(selection.root, counter)
+        self.steps = _steps(selection.root)  # its size, for the caches that keep plans
 
     async def run(self, scope: RequestScope, uris: Uris, variables: Any) -> dict[str, Any]:
         """The response data; raises ``Anomaly`` (or a resolver's error) to decline."""

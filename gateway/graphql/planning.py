@@ -116,6 +116,8 @@ _SCALAR_FORMATS: dict[str, Callable[[Any], Any]] = {
 }
 MAX_DOCUMENTS = 512  # prepared documents kept; each keeps at most MAX_PLANS plans
 MAX_PLANS = 16
+MAX_PLAN_STEPS = 5_000  # fields, relations and constants in one plan
+MAX_CACHED_STEPS = 500_000  # in all cached plans
 
 
 def _formatter(named: GraphQLNamedType) -> Callable[[Any], Any]:
@@ -175,6 +177,7 @@ class _Translator:
     ) -> None:
         self.strawberry_schema = strawberry_schema
         self.schema, self.fragments = strawberry_schema._schema, fragments
+        self.steps = 0
         self.variables, self.operation = variables, operation
 
     def selection(self) -> Selection:
@@ -192,6 +195,9 @@ class _Translator:
         if kind is None:
             raise Unplannable("unknown_type", parent.name)
         items: list[Item] = []
+        self.steps += len(grouped)
+        if self.steps > MAX_PLAN_STEPS:  # fragments can multiply a small document
+            raise Unplannable("too_large")
         for key, details in grouped.items():
             node = details[0].node
             name = node.name.value
@@ -259,13 +265,16 @@ def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
 
 @dataclass(slots=True)
 class _Prepared:
-    """A parsed and validated read operation, with its plans by directive values."""
+    """A parsed and validated read operation, with its plans by directive values.
+
+    A plan that could not be made is kept as the reason it was declined.
+    """
 
     document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
     directive_variables: tuple[str, ...]
-    plans: "OrderedDict[tuple[Any, ...], Plan | Unplannable]" = field(default_factory=OrderedDict)
+    plans: "OrderedDict[tuple[Any, ...], Plan | str]" = field(default_factory=OrderedDict)
 
 
 class _Declined(Exception):
@@ -276,8 +285,27 @@ class _Declined(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the planned lane did with an operation.
+
+    ``result`` is None when the reference path must answer; ``charged`` says that the
+    operation's cost was already drawn from the rate limit (the reference path must not
+    draw it again).
+    """
+
+    result: ExecutionResult | None
+    charged: bool = False
+
+
 class PlannedReads:
-    """The planned lane of one app: its prepared documents and plans, bounded LRUs."""
+    """The planned lane of one app: its prepared documents and plans, bounded LRUs.
+
+    The cache is bounded twice: by documents (``MAX_DOCUMENTS``, ``MAX_PLANS`` each) and by
+    the steps all its plans hold (``MAX_CACHED_STEPS``); a plan larger than
+    ``MAX_PLAN_STEPS`` is not made (its translation stops there) and the document is left
+    to the reference path. A document is compiled only after its cost has been charged.
+    """
 
     def __init__(self, schema: Schema, limits: GraphQLLimits, enabled: bool = True) -> None:
         self.strawberry_schema = schema
@@ -287,9 +315,8 @@ class PlannedReads:
         self.rules = (*specified_rules, *limits.validation_rules())
         # Plans are made for one schema: its digest is part of every key.
         self.version = hashlib.sha256(print_schema(self.schema).encode()).hexdigest()[:16]
-        self.documents: OrderedDict[tuple[str, str, str | None], _Prepared | _Declined] = (
-            OrderedDict()
-        )
+        self.documents: OrderedDict[tuple[str, str, str | None], _Prepared | str] = OrderedDict()
+        self.cached_steps = 0
 
     def prepare(self, query: str, operation_name: str | None) -> _Prepared:
         """The prepared operation (cached); raises ``_Declined`` for the reference path."""
@@ -299,20 +326,25 @@ class PlannedReads:
             prepared = self._prepare(query, operation_name)
             self.documents[key] = prepared
             while len(self.documents) > MAX_DOCUMENTS:
-                self.documents.popitem(last=False)
+                self._evict_oldest()
         else:
             self.documents.move_to_end(key)
-        if isinstance(prepared, _Declined):
-            raise prepared
+        if isinstance(prepared, str):
+            raise _Declined(prepared)  # a fresh exception: a cached one would keep tracebacks
         return prepared
 
-    def _prepare(self, query: str, operation_name: str | None) -> _Prepared | _Declined:
+    def _evict_oldest(self) -> None:
+        _, evicted = self.documents.popitem(last=False)
+        if isinstance(evicted, _Prepared):
+            self.cached_steps -= sum(p.steps for p in evicted.plans.values() if isinstance(p, Plan))
+
+    def _prepare(self, query: str, operation_name: str | None) -> _Prepared | str:
         try:
             document = parse(query, max_tokens=self.limits.max_tokens or None)
         except GraphQLError:
-            return _Declined("invalid")
+            return "invalid"
         if validate_document(self.schema, document, self.rules):
-            return _Declined("invalid")
+            return "invalid"
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:
             operation = operations[0] if len(operations) == 1 else None
@@ -321,9 +353,9 @@ class PlannedReads:
                 (o for o in operations if o.name and o.name.value == operation_name), None
             )
         if operation is None:
-            return _Declined("invalid")
+            return "invalid"
         if operation.operation is not OperationType.QUERY:
-            return _Declined(operation.operation.value)
+            return str(operation.operation.value)
         fragments = {
             d.name.value: FragmentDetails(d)
             for d in document.definitions
@@ -342,12 +374,20 @@ class PlannedReads:
                 )
                 plan = Plan(translator.selection())
             except Unplannable as declined:
-                plan = declined
+                plan = declined.reason
+            except GraphQLError:  # a directive's argument the reference path refuses
+                plan = "variables"
             prepared.plans[key] = plan
+            if isinstance(plan, Plan):
+                self.cached_steps += plan.steps
             while len(prepared.plans) > MAX_PLANS:
-                prepared.plans.popitem(last=False)
-        if isinstance(plan, Unplannable):
-            raise _Declined(plan.reason)
+                _, evicted = prepared.plans.popitem(last=False)
+                if isinstance(evicted, Plan):
+                    self.cached_steps -= evicted.steps
+            while self.cached_steps > MAX_CACHED_STEPS and len(self.documents) > 1:
+                self._evict_oldest()
+        if isinstance(plan, str):
+            raise _Declined(plan)
         return plan
 
     async def execute(
@@ -356,19 +396,20 @@ class PlannedReads:
         query: str | None,
         operation_name: str | None,
         variables: dict[str, Any] | None,
-    ) -> ExecutionResult | None:
-        """The operation's result on the planned lane, or None for the reference path."""
+    ) -> Outcome:
+        """Run the operation on the planned lane if it can; counts the lane either way."""
         metrics = GatewayState.of(context.request).metrics
+        charged = [False]
         try:
             if not self.enabled:
                 raise _Declined("disabled")
-            name, result = await self._execute(context, query, operation_name, variables)
+            name, result = await self._execute(context, query, operation_name, variables, charged)
         except _Declined as declined:
             metrics.count_execution("reference", declined.reason)
-            return None
+            return Outcome(None, charged[0])
         metrics.count_execution("planned", "")
         metrics.count_operation("query", name, False)
-        return result
+        return Outcome(result, True)
 
     async def _execute(
         self,
@@ -376,6 +417,7 @@ class PlannedReads:
         query: str | None,
         operation_name: str | None,
         raw_variables: dict[str, Any] | None,
+        charged: list[bool],
     ) -> tuple[str | None, ExecutionResult]:
         if not query:
             raise _Declined("no_document")
@@ -387,7 +429,6 @@ class PlannedReads:
         )
         if isinstance(coerced, list):
             raise _Declined("variables")
-        plan = self.plan(prepared, coerced)
         cost = estimate(self.schema, prepared.document, operation_name, raw_variables)
         maximum = self.limits.max_cost
         if maximum and cost.requested > maximum:
@@ -397,16 +438,23 @@ class PlannedReads:
                 await charge(context.request, cost.requested - 1)
             except DomainError as refused:
                 raise _Declined("rate_limited") from refused
-            context.charged = True
+            charged[0] = True
+        plan = self.plan(prepared, coerced)  # compiled once the operation has paid
         try:
             data = await plan.run(context.scope, context.uris, coerced)
-        except DomainError as refused:  # bad input, reported by the reference path
-            raise _Declined("refused") from refused
-        except Exception as anomaly:  # reads have no side effects: the reference path answers
-            logger.debug("planned read declined: %r", anomaly, exc_info=True)
-            raise _Declined("anomaly") from anomaly
+        except Exception as error:  # reads have no side effects: the reference path answers
+            reason = "refused" if _is_refusal(error) else "anomaly"
+            logger.debug("planned read declined (%s): %r", reason, error, exc_info=True)
+            raise _Declined(reason) from None
         extensions = {
             "cost": {"requested": cost.requested, "actual": actual(cost, data), "maximum": maximum}
         }
         name = prepared.operation.name.value if prepared.operation.name else None
         return name, ExecutionResult(data=data, errors=None, extensions=extensions)
+
+
+def _is_refusal(error: BaseException) -> bool:
+    """A resolver refused the request's input (a page size, a cursor): not an anomaly."""
+    if isinstance(error, BaseExceptionGroup):
+        return all(_is_refusal(e) for e in error.exceptions)
+    return isinstance(error, DomainError)

@@ -128,14 +128,16 @@ class GraphQLView(GraphQL[Context, None]):
         planned = await self.planned.execute(
             context, admitted.query, request_data.operation_name, request_data.variables
         )
-        if planned is not None:
-            await self.documents.keep(request, admitted, planned)
-            return planned
+        if planned.result is not None:
+            await self.documents.keep(request, admitted, planned.result)
+            return planned.result
+        # The operations of a batch share one context: only this one has paid already.
+        own = dataclasses.replace(context, charged=True) if planned.charged else context
         result = await super().execute_single(
             request,
             request_adapter,
             sub_response,
-            context,
+            own,
             root_value,
             dataclasses.replace(request_data, query=admitted.query),
         )

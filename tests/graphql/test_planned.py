@@ -482,3 +482,36 @@ async def test_the_plan_cache_stays_within_its_bound(
         )
         assert response.json()["data"] == {f"n{index}": {"role": "admin"}}
     assert len(planned.documents) <= 8
+
+
+async def test_a_null_directive_variable_is_refused_alike(lanes: Lanes, tokens: dict[str, str]):
+    document = "query($b: Boolean = true) { viewer @include(if: $b) { role } }"
+    before = lanes.count("reference", "variables")
+    body = await lanes.compare(tokens["admin"], document, {"b": None}, planned=False)
+    assert body["errors"]
+    assert lanes.count("reference", "variables") == before + 1
+
+
+async def test_declined_documents_are_cached_as_reasons_not_exceptions(
+    lanes: Lanes, tokens: dict[str, str]
+) -> None:
+    # A cached exception raised again on every request would keep each request's frames.
+    planned = _planned_reads(lanes.app)
+    for _ in range(3):
+        await lanes.compare(tokens["admin"], "{ nope }", planned=False)
+    assert planned.documents[(planned.version, "{ nope }", None)] == "invalid"
+
+
+async def test_a_plan_past_its_size_bound_is_not_made(
+    lanes: Lanes, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Fragments can multiply what a small document selects; translation stops at the bound.
+    from gateway.graphql import planning
+
+    monkeypatch.setattr(planning, "MAX_PLAN_STEPS", 8)
+    document = """query Big { ...S ...S }
+      fragment S on Query { a: sessions(first: 2) { nodes { ...F } } b: viewer { role } }
+      fragment F on Session { uuid kind status userId startTime endTime fee { value } }"""
+    before = lanes.count("reference", "too_large")
+    await lanes.compare(tokens["admin"], document, planned=False)
+    assert lanes.count("reference", "too_large") == before + 1

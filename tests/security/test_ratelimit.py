@@ -158,3 +158,17 @@ async def test_idle_full_buckets_are_swept_from_memory():
     clock.now += 5  # every bucket is full again after 1 s
     await buckets.take("last", 1)
     assert list(buckets._buckets) == ["last"]
+
+
+async def test_an_operation_of_a_batch_pays_for_itself_whichever_lane_runs_it(backend, tokens):
+    # The first operation runs planned and pays; the second is too dear for what is left
+    # and must be refused on the reference path too, not run for free.
+    headers = auth(tokens["admin"])
+    expensive = {"query": "{ sessions(first: 80) { nodes { uuid } } }"}
+    cheap = {"query": "{ sessions(first: 2) { nodes { uuid } } }"}
+    async with gateway(backend.url, rate_limit_burst=50, rate_limit_per_second=SLOW) as (_, c):
+        response = await c.post("/graphql", json=[cheap, expensive], headers=headers)
+    first, second = response.json()
+    assert "errors" not in first
+    assert second["data"] is None
+    assert second["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
