@@ -24,7 +24,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from bench.scenarios import FRONTEND_LIST, NODE, THREE_LEVELS
+from bench.documents import FRONTEND_LIST, NODE, THREE_LEVELS
 from gateway.graphql.explorer import LIFECYCLE, SESSIONS
 from gateway.graphql.explorer import NODE as NODE_TAB
 from planner.kinds import global_id
