@@ -1,12 +1,13 @@
 """A compiled selection: the fetch that runs a level at a time, and the response builder.
 
 ``Plan(selection)`` walks the selection once and turns every ``Shape`` into an
-``_ObjectPlan`` (a list of ``(key, writer)`` steps, the builder's table) and every
-``Nested`` into a ``_RelationPlan`` (how to fetch the level and how to write it). A run
-first fetches: starting at the root, each relation that loads is asked once for the keys
-of all its parents, so a level costs one batched look-up, never one per object. Then
-the builder writes plain dicts and lists, every scalar printed by its format function,
-ready for one ``orjson.dumps``. Anything unexpected (a null where the selection requires
+``_ObjectPlan`` (its ``(key, step)`` table, and a builder function generated from it
+that reads and prints plain fields inline) and every ``Nested`` into a ``_RelationPlan``
+(how to fetch the level and how to write it). A run first fetches: starting at the
+root, each relation that loads is asked once for the keys of all its parents, so a
+level costs one batched look-up, never one per object. Then the builders write plain
+dicts and lists, every scalar printed by its format function, ready for one
+``orjson.dumps``. Anything unexpected (a null where the selection requires
 a value, a value its format refuses) raises, and the caller runs the reference path.
 """
 
