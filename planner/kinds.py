@@ -350,10 +350,6 @@ def _page_cursor(page: Any, run: Run, first: bool) -> str | None:
     return cursor
 
 
-def _item_kind(item: Any) -> str:
-    return node_kind(item)
-
-
 def _details_kind(row: SessionRow) -> str:
     return "storage" if row.kind == SessionKind.PARKING else "travel"
 
@@ -483,7 +479,7 @@ RELATIONS: dict[str, dict[str, Relation]] = {
     "rating": {},
     "viewer": {},
     "session_page": _page_relations("session"),
-    "catalog_page": _page_relations(_item_kind),
-    "edge": {"node": Relation(lambda item: node_kind(item), derive=lambda e, _r, _a: e[1])},
+    "catalog_page": _page_relations(node_kind),
+    "edge": {"node": Relation(node_kind, derive=lambda e, _r, _a: e[1])},
     "page_info": {},
 }

@@ -28,37 +28,27 @@ class Anomaly(Exception):
     """The data does not fit the selection: the reference path answers instead."""
 
 
-def _value_writer(item: Value, get: Callable[[Any, Run], Any]) -> Writer:
+def _list_writer(item: Value, get: Callable[[Any, Run], Any]) -> Writer:
+    """The writer of a list of scalars (single scalars are written inline by the builder)."""
     fmt, required, item_required = item.format, item.required, item.item_required
-    if item.many:
 
-        def write_list(obj: Any, run: Run) -> Any:
-            values = get(obj, run)
-            if values is None:
-                if required:
-                    raise Anomaly(f"{item.field} is null")
-                return None
-            out: list[Any] = []
-            for value in values:
-                if value is None:
-                    if item_required:
-                        raise Anomaly(f"an item of {item.field} is null")
-                    out.append(None)
-                else:
-                    out.append(fmt(value))
-            return out
-
-        return write_list
-
-    def write(obj: Any, run: Run) -> Any:
-        value = get(obj, run)
-        if value is None:
+    def write_list(obj: Any, run: Run) -> Any:
+        values = get(obj, run)
+        if values is None:
             if required:
                 raise Anomaly(f"{item.field} is null")
             return None
-        return fmt(value)
+        out: list[Any] = []
+        for value in values:
+            if value is None:
+                if item_required:
+                    raise Anomaly(f"an item of {item.field} is null")
+                out.append(None)
+            else:
+                out.append(fmt(value))
+        return out
 
-    return write
+    return write_list
 
 
 class _ValueStep:
@@ -69,7 +59,7 @@ class _ValueStep:
     def __init__(self, item: Value, get: Callable[[Any, Run], Any]) -> None:
         self.field, self.format, self.get = item.field, item.format, get
         self.many, self.required = item.many, item.required
-        self.write = _value_writer(item, get)
+        self.write = _list_writer(item, get) if item.many else None
 
 
 class _ConstantStep:

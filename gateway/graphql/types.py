@@ -408,7 +408,7 @@ class Session(relay.Node):
         if isinstance(record, SessionRow):  # a read brings them along
             return [
                 SessionEvent(name=EVENT_NAMES[name], timestamp=time.replace(tzinfo=UTC))
-                for name, time in zip(record.event_names, record.event_times, strict=True)
+                for name, time in record.events
             ]
         return _events(await info.context.scope.loaders.events.load(self.uuid))
 

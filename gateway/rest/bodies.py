@@ -13,7 +13,7 @@ from typing import Any
 from planner.formats import format_decimal, format_stored_timestamp
 from resolvers.uris import Uris
 from storage.enums import EventName
-from storage.records import Money, SessionRow
+from storage.records import SessionRow
 
 Body = dict[str, Any]
 
@@ -28,11 +28,9 @@ def _ref(id_: uuid.UUID | None, uri: Callable[[str], str]) -> Body | None:
     return {"id": text, "uri": uri(text)}
 
 
-def _fee(minor: int | None, currency: str | None) -> Body | None:
-    if minor is None or currency is None:
-        return None
-    # Positional notation always: str(Decimal) could print an exponent for some values.
-    return {"currency": currency, "value": format_decimal(Money.from_minor(minor, currency).value)}
+def _fee(row: SessionRow) -> Body | None:
+    fee = row.fee
+    return None if fee is None else {"currency": fee.currency, "value": format_decimal(fee.value)}
 
 
 def _rating(rating: int | None, comment: str | None) -> Body | None:
@@ -43,7 +41,7 @@ def _rating(rating: int | None, comment: str | None) -> Body | None:
 def _events(row: SessionRow, names: frozenset[str] | None = None) -> list[Body]:
     return [
         {"name": name, "timestamp": format_stored_timestamp(time)}
-        for name, time in zip(row.event_names, row.event_times, strict=True)
+        for name, time in row.events
         if names is None or name in names
     ]
 
@@ -54,7 +52,7 @@ def _common(row: SessionRow, session_id: str, user_id: str) -> Body:
         "access_key_id": None if row.access_key_id is None else str(row.access_key_id),
         "start_time": format_stored_timestamp(row.start_time),
         "user_id": user_id,
-        "fee": _fee(row.fee_minor, row.fee_currency),
+        "fee": _fee(row),
         "end_time": format_stored_timestamp(row.end_time),
         "rating": _rating(row.rating, row.rating_comment),
         "payment": None if row.payment_status is None else {"status": row.payment_status},
