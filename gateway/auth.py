@@ -24,7 +24,7 @@ async def authenticate_connection(connection: HTTPConnection) -> Principal:
     """The caller of an HTTP request; raises ``Unauthenticated`` without a valid token."""
     state = GatewayState.of(connection)
     principal = await authenticate(
-        state.engine, bearer_token(connection.headers.get("authorization")), state.jwt
+        state.reads_of(connection), bearer_token(connection.headers.get("authorization")), state.jwt
     )
     connection.scope.setdefault("state", {})["principal"] = principal
     return principal
@@ -39,4 +39,4 @@ async def request_scope(connection: HTTPConnection, cost: float = 1) -> RequestS
         await charge(connection, 1)  # without a valid token, the client address pays
         raise
     await charge(connection, cost)
-    return state.open_scope(principal)
+    return state.open_scope(principal, state.reads_of(connection))

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from gateway.responses import JSONResponse
 from resolvers.errors import DomainError, Unavailable
+from storage.database import DatabaseUnavailable
 
 logger = logging.getLogger("session_gateway.errors")
 
@@ -53,7 +54,15 @@ def classify(error: BaseException) -> DomainError:
     if isinstance(error, DomainError):
         return error
     if isinstance(
-        error, (OperationalError, InterfaceError, PoolTimeout, OSError, asyncio.TimeoutError)
+        error,
+        (
+            DatabaseUnavailable,
+            OperationalError,
+            InterfaceError,
+            PoolTimeout,
+            OSError,
+            asyncio.TimeoutError,
+        ),
     ) or (isinstance(error, DBAPIError) and error.connection_invalidated):
         return Unavailable("the session store is unavailable; retry shortly")
     return InternalError(GENERIC_MESSAGE)

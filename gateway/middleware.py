@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import error_response
 from gateway.metrics import Metrics
+from gateway.state import READS
 
 access_log = logging.getLogger("session_gateway.access")
 CORRELATION_HEADER = b"x-correlation-id"
@@ -34,6 +35,9 @@ def _incoming_correlation_id(scope: Scope) -> str:
 class RequestMiddleware:
     """Gives each request a correlation id, logs it as one JSON line, and counts it.
 
+    It also ends the request's hold on its database connection (``GatewayState.reads_of``)
+    as the response starts: the body is written without one.
+
     An exception that escapes the app is answered here in the documented envelope,
     so a client never sees a stack trace; its details go to the log.
     """
@@ -47,13 +51,16 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         correlation_id = _incoming_correlation_id(scope)
-        scope.setdefault("state", {})["correlation_id"] = correlation_id
+        state = scope.setdefault("state", {})
+        state["correlation_id"] = correlation_id
         started = time.perf_counter()
         status = 0
 
         async def send_with_header(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
+                if (reads := state.get(READS)) is not None:
+                    await reads.release()
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k != CORRELATION_HEADER]
                 headers.append((CORRELATION_HEADER, correlation_id.encode()))
@@ -68,6 +75,8 @@ class RequestMiddleware:
             response = error_response(error, correlation_id)
             await response(scope, receive, send_with_header)
         finally:
+            if (reads := state.get(READS)) is not None:
+                await reads.release()
             if scope["type"] == "http":
                 self._record(scope, status or 500, time.perf_counter() - started, correlation_id)
 

@@ -1,6 +1,7 @@
 """What the app's lifespan owns and every request reads: engine, keys, metrics, buckets."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
@@ -12,6 +13,7 @@ from resolvers.context import RequestScope
 from resolvers.cursors import CursorCodec
 from resolvers.jwt_identity import JwtVerifier
 from resolvers.scope import Principal
+from storage.database import Reads
 from storage.updates import UpdateBus
 
 
@@ -33,8 +35,30 @@ class GatewayState:
         state: GatewayState = connection.app.state.gateway
         return state
 
-    def open_scope(self, principal: Principal) -> RequestScope:
+    def reads_of(self, connection: HTTPConnection) -> Reads:
+        """The reader of an HTTP request: one connection for all its reads.
+
+        Made at the first read and kept in the request's state; ``RequestMiddleware``
+        returns its connection when the response starts. A WebSocket lives too long to
+        hold a connection: each of its reads takes one.
+        """
+        state: dict[str, Any] = connection.scope.setdefault("state", {})
+        reads: Reads | None = state.get(READS)
+        if reads is None:
+            reads = state[READS] = Reads(self.engine, held=connection.scope["type"] == "http")
+        return reads
+
+    def open_scope(self, principal: Principal, reads: Reads | None = None) -> RequestScope:
         """A fresh resolver scope for ``principal``, its loaders reporting batch sizes."""
         return RequestScope.open(
-            principal, self.engine, self.cursors, self.updates, self.metrics.observe_batch
+            principal,
+            self.engine,
+            self.cursors,
+            self.updates,
+            self.metrics.observe_batch,
+            reads,
         )
+
+
+# The key of a request's reader in its ASGI scope's state.
+READS = "reads"

@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy import ColumnElement
 
-from storage.database import fetch_rows
+from storage.database import Reads
 
 __all__ = [
     "BatchLoader",
+    "Reads",
     "Visibility",
-    "fetch_rows",
     "grouped_in_key_order",
     "in_key_order",
 ]

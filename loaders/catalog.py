@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loaders.base import BatchLoader, fetch_rows, in_key_order
+from loaders.base import BatchLoader, Reads, in_key_order
 from storage.enums import DeviceKind
 from storage.models import Device
 from storage.queries import DEVICE_COLUMNS, FLEET_COLUMNS, LOCATION_COLUMNS, in_keys
@@ -37,18 +36,18 @@ class ByIdLoader(BatchLoader[uuid.UUID, R | None], Generic[R]):
         super().__init_subclass__(**kwargs)
         cls.statements = {}
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, reads: Reads) -> None:
         super().__init__()
-        self.engine = engine
+        self.reads = reads
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[R | None]:
         """One SELECT for every key asked for in this tick (built once per dialect)."""
-        dialect = self.engine.dialect.name
+        dialect = self.reads.dialect
         statement = self.statements.get(dialect)
         if statement is None:
             statement = select(*self.columns).where(in_keys(self.columns[0], "keys", dialect))
             self.statements[dialect] = statement
-        rows = await fetch_rows(self.engine, statement, {"keys": list(keys)})
+        rows = await self.reads.rows(statement, {"keys": list(keys)})
         convert = type(self).convert
         return in_key_order(keys, {row[0]: convert(row) for row in rows})
 
@@ -90,9 +89,9 @@ class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
     # Windowed statements by (dialect, parent kind, has a start): built once.
     statements: ClassVar[dict[tuple[str, bool, bool], Select[Any]]] = {}
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, reads: Reads) -> None:
         super().__init__()
-        self.engine = engine
+        self.reads = reads
 
     @classmethod
     def _statement(cls, dialect: str, by_fleet: bool, after: bool) -> Select[Any]:
@@ -122,9 +121,9 @@ class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
             groups.setdefault((key.by_fleet, key.limit, key.after), []).append(key.parent_id)
         found: dict[DevicePageKey, list[DeviceRecord]] = {}
         for (by_fleet, limit, after), parent_ids in groups.items():
-            statement = self._statement(self.engine.dialect.name, by_fleet, after is not None)
+            statement = self._statement(self.reads.dialect, by_fleet, after is not None)
             params = {"parent_ids": parent_ids, "page_limit": limit, "after": after}
-            for row in await fetch_rows(self.engine, statement, params):
+            for row in await self.reads.rows(statement, params):
                 device = device_from_row(row)
                 parent = device.fleet_id if by_fleet else device.location_id
                 key = DevicePageKey(by_fleet, parent, limit, after)  # type: ignore[arg-type]

@@ -4,9 +4,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from loaders.base import Visibility
+from loaders.base import Reads, Visibility
 from loaders.catalog import (
     DeviceByIdLoader,
     DevicesByParentLoader,
@@ -30,11 +28,11 @@ class Loaders:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        reads: Reads,
         visibility: Visibility,
         observe_batch: BatchObserver | None = None,
     ) -> None:
-        self.engine = engine
+        self.reads = reads
         self.visibility = visibility
         self.observe_batch = observe_batch
 
@@ -56,44 +54,44 @@ class Loaders:
     @cached_property
     def location(self) -> LocationByIdLoader:
         """Locations by id."""
-        return self._watched(LocationByIdLoader(self.engine))
+        return self._watched(LocationByIdLoader(self.reads))
 
     @cached_property
     def fleet(self) -> FleetByIdLoader:
         """Fleets by id."""
-        return self._watched(FleetByIdLoader(self.engine))
+        return self._watched(FleetByIdLoader(self.reads))
 
     @cached_property
     def device(self) -> DeviceByIdLoader:
         """Devices by id."""
-        return self._watched(DeviceByIdLoader(self.engine))
+        return self._watched(DeviceByIdLoader(self.reads))
 
     @cached_property
     def session(self) -> SessionByIdLoader:
         """Visible sessions by id."""
-        return self._watched(SessionByIdLoader(self.engine, self.visibility))
+        return self._watched(SessionByIdLoader(self.reads, self.visibility))
 
     @cached_property
     def events(self) -> EventsBySessionLoader:
         """Events by session id."""
-        return self._watched(EventsBySessionLoader(self.engine))
+        return self._watched(EventsBySessionLoader(self.reads))
 
     @cached_property
     def auxiliary_devices(self) -> AuxiliaryDevicesBySessionLoader:
         """Auxiliary devices by session id."""
-        return self._watched(AuxiliaryDevicesBySessionLoader(self.engine))
+        return self._watched(AuxiliaryDevicesBySessionLoader(self.reads))
 
     @cached_property
     def open_session(self) -> OpenSessionByDeviceLoader:
         """The visible booked or active session by device id."""
-        return self._watched(OpenSessionByDeviceLoader(self.engine, self.visibility))
+        return self._watched(OpenSessionByDeviceLoader(self.reads, self.visibility))
 
     @cached_property
     def sessions_by_parent(self) -> SessionsByParentLoader:
         """Nested pages of visible sessions by device, location or fleet."""
-        return self._watched(SessionsByParentLoader(self.engine, self.visibility))
+        return self._watched(SessionsByParentLoader(self.reads, self.visibility))
 
     @cached_property
     def devices_by_parent(self) -> DevicesByParentLoader:
         """Nested pages of devices by location or fleet."""
-        return self._watched(DevicesByParentLoader(self.engine))
+        return self._watched(DevicesByParentLoader(self.reads))

@@ -13,14 +13,13 @@ from functools import cache
 from typing import Any, ClassVar
 
 from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import (
     BatchLoader,
     K,
+    Reads,
     V,
     Visibility,
-    fetch_rows,
     grouped_in_key_order,
     in_key_order,
 )
@@ -48,9 +47,9 @@ class _VisibleSessionsLoader(BatchLoader[K, V]):
         super().__init_subclass__(**kwargs)
         cls.statements = {}
 
-    def __init__(self, engine: AsyncEngine, visibility: Visibility) -> None:
+    def __init__(self, reads: Reads, visibility: Visibility) -> None:
         super().__init__()
-        self.engine = engine
+        self.reads = reads
         self.visibility = visibility
 
     def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
@@ -59,13 +58,13 @@ class _VisibleSessionsLoader(BatchLoader[K, V]):
 
     async def fetch(self, params: dict[str, Any], *extra: Hashable) -> Sequence[Any]:
         """Run this loader's statement (built on first use) with ``params``."""
-        dialect = self.engine.dialect.name
+        dialect = self.reads.dialect
         shape = (dialect, self.visibility.shape, *extra)
         statement = self.statements.get(shape)
         if statement is None:
             statement = self.build(dialect, self.visibility.condition, *extra)
             self.statements[shape] = statement
-        return await fetch_rows(self.engine, statement, {**self.visibility.params, **params})
+        return await self.reads.rows(statement, {**self.visibility.params, **params})
 
 
 class SessionByIdLoader(_VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
@@ -84,9 +83,9 @@ class SessionByIdLoader(_VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
 class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
     """The events of each session, oldest first."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, reads: Reads) -> None:
         super().__init__()
-        self.engine = engine
+        self.reads = reads
 
     @staticmethod
     @cache
@@ -100,8 +99,8 @@ class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[EventRecord]]:
         """One SELECT for the events of every session asked for in this tick."""
-        statement = self.statement(self.engine.dialect.name)
-        rows = await fetch_rows(self.engine, statement, {"keys": list(keys)})
+        statement = self.statement(self.reads.dialect)
+        rows = await self.reads.rows(statement, {"keys": list(keys)})
         pairs = ((row[0], EventRecord(EventName(row[1]), row[2])) for row in rows)
         return grouped_in_key_order(keys, pairs)
 
@@ -109,9 +108,9 @@ class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
 class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]):
     """The auxiliary devices of each session."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, reads: Reads) -> None:
         super().__init__()
-        self.engine = engine
+        self.reads = reads
 
     @staticmethod
     @cache
@@ -126,8 +125,8 @@ class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]
 
     async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[DeviceRecord]]:
         """One SELECT joining the auxiliary devices of every session asked for."""
-        statement = self.statement(self.engine.dialect.name)
-        rows = await fetch_rows(self.engine, statement, {"keys": list(keys)})
+        statement = self.statement(self.reads.dialect)
+        rows = await self.reads.rows(statement, {"keys": list(keys)})
         return grouped_in_key_order(keys, ((row[0], device_from_row(row[1:])) for row in rows))
 
 

@@ -11,7 +11,6 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, select
 
-from loaders.base import fetch_rows
 from loaders.catalog import (
     DeviceByIdLoader,
     DevicePageKey,
@@ -75,7 +74,7 @@ async def _page(
     statement = select(*loader.columns).where(*conditions)
     if after:
         statement = statement.where(id_column > request.cursors.decode_id(after, scope))
-    rows = await fetch_rows(request.engine, statement.order_by(id_column).limit(size + 1))
+    rows = await request.reads.rows(statement.order_by(id_column).limit(size + 1))
     items = [loader.convert(row) for row in rows[:size]]
     return CatalogPage(items, len(rows) > size, after is not None, scope)
 

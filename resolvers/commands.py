@@ -15,7 +15,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from loaders.base import fetch_rows
 from resolvers.context import RequestScope
 from resolvers.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
 from resolvers.lifecycle import (
@@ -28,7 +27,6 @@ from resolvers.lifecycle import (
 )
 from resolvers.sessions import fetch_visible_session
 from resolvers.tariffs import compute_fee, session_duration, tariff_for, to_minor
-from storage.database import write_transaction
 from storage.enums import EventName, PaymentStatus, Role, SessionKind, SessionStatus
 from storage.models import Session, SessionEvent
 from storage.queries import on_device, select_sessions
@@ -55,7 +53,7 @@ async def _events(request: RequestScope, session_id: uuid.UUID) -> list[EventRec
         .where(SessionEvent.session_id == session_id)
         .order_by(SessionEvent.timestamp, SessionEvent.id)
     )
-    return [EventRecord(EventName(n), t) for n, t in await fetch_rows(request.engine, statement)]
+    return [EventRecord(EventName(n), t) for n, t in await request.reads.rows(statement)]
 
 
 async def _write(
@@ -66,7 +64,7 @@ async def _write(
 ) -> SessionRecord:
     """Update the session if nobody else did since it was read; add events; announce it."""
     try:
-        async with write_transaction(request.engine) as connection:
+        async with request.write() as connection:
             result = await connection.execute(
                 update(Session)
                 .where(Session.id == current.id, Session.version == current.version)
@@ -192,7 +190,7 @@ async def _create(
     }
     event = EventName.BOOK if booked else EventName.START
     try:
-        async with write_transaction(request.engine) as connection:
+        async with request.write() as connection:
             released = await _release_lapsed_bookings(request, connection, device.id, now)
             await connection.execute(insert(Session).values(**row))
             await connection.execute(
@@ -329,8 +327,7 @@ async def end_session(
             "distance_travelled": distance_travelled,
             "battery_used": battery_used,
         }
-    async with request.engine.connect() as connection:
-        tariff = await tariff_for(connection, current)
+    tariff = await tariff_for(request.reads, current)
     if tariff is not None:
         fee = compute_fee(tariff, duration)
         values |= {

@@ -1,13 +1,16 @@
 """Everything one request's resolvers need: who asks, the database, loaders and cursors."""
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from loaders.base import Visibility
+from loaders.base import Reads, Visibility
 from loaders.registry import BatchObserver, Loaders
 from resolvers.cursors import CursorCodec
 from resolvers.scope import Principal
+from storage.database import write_transaction
 from storage.updates import UpdateBus
 
 
@@ -17,6 +20,7 @@ class RequestScope:
 
     principal: Principal
     engine: AsyncEngine
+    reads: Reads
     cursors: CursorCodec
     loaders: Loaders
     updates: UpdateBus = field(default_factory=UpdateBus)
@@ -29,12 +33,30 @@ class RequestScope:
         cursors: CursorCodec,
         updates: UpdateBus | None = None,
         observe_batch: BatchObserver | None = None,
+        reads: Reads | None = None,
     ) -> "RequestScope":
-        """A fresh scope with fresh loaders bound to the principal's visibility."""
+        """A fresh scope with fresh loaders bound to the principal's visibility.
+
+        ``reads`` is the request's reader (its one connection); by default each read
+        takes a pooled connection for itself.
+        """
         visibility = Visibility(
             principal.session_filter(),
             principal.visibility_shape(),
             principal.visibility_params(),
         )
-        loaders = Loaders(engine, visibility, observe_batch)
-        return cls(principal, engine, cursors, loaders, updates or UpdateBus())
+        reads = reads or Reads(engine)
+        loaders = Loaders(reads, visibility, observe_batch)
+        return cls(principal, engine, reads, cursors, loaders, updates or UpdateBus())
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (``storage.database.write_transaction``).
+
+        The request's read connection goes back to the pool first, so that a request
+        never holds two connections: many concurrent writers each holding a read
+        connection while waiting for a second could otherwise drain the pool.
+        """
+        await self.reads.release()
+        async with write_transaction(self.engine) as connection:
+            yield connection

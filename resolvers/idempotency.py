@@ -20,7 +20,6 @@ import orjson
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from loaders.base import fetch_rows
 from resolvers.context import RequestScope
 from resolvers.errors import (
     Conflict,
@@ -31,7 +30,6 @@ from resolvers.errors import (
     Unavailable,
 )
 from resolvers.sessions import fetch_visible_session
-from storage.database import write_transaction
 from storage.models import IdempotencyKey
 from storage.records import SessionRecord
 
@@ -78,7 +76,7 @@ async def _reserve(request: RequestScope, subject: str, key: str, digest: str) -
     """Claim the key for this request; False when another request holds it already."""
     now = datetime.now(UTC)
     try:
-        async with write_transaction(request.engine) as connection:
+        async with request.write() as connection:
             await connection.execute(
                 delete(IdempotencyKey).where(IdempotencyKey.created_at < now - RETENTION)
             )
@@ -114,17 +112,17 @@ async def run_once(
         lookup = select(
             IdempotencyKey.request_hash, IdempotencyKey.outcome, IdempotencyKey.created_at
         ).where(this_key)
-        rows = await fetch_rows(request.engine, lookup)
+        rows = await request.reads.rows(lookup)
         if not rows:  # the holder gave the key up between our insert and this read
             raise Conflict("a request with this idempotency key is still in progress; retry")
-        held = rows[0]
-        if held.request_hash != digest:
+        held_digest, outcome, created_at = rows[0]
+        if held_digest != digest:
             raise IdempotencyKeyReused(f"idempotency key {key!r} was used for another request")
-        abandoned = held.created_at < datetime.now(UTC) - ABANDONED
-        if not (held.outcome.get("in_progress") and abandoned):
-            return await _replay(request, held.outcome)
+        abandoned = created_at < datetime.now(UTC) - ABANDONED
+        if not (outcome.get("in_progress") and abandoned):
+            return await _replay(request, outcome)
         # The request that reserved the key died before finishing: take the key over.
-        await _release(request, this_key & (IdempotencyKey.created_at == held.created_at))
+        await _release(request, this_key & (IdempotencyKey.created_at == created_at))
         if not await _reserve(request, subject, key, digest):
             raise Conflict("a request with this idempotency key is still in progress; retry")
     try:
@@ -144,10 +142,10 @@ async def run_once(
 
 
 async def _record(request: RequestScope, this_key: Any, outcome: dict[str, Any]) -> None:
-    async with write_transaction(request.engine) as connection:
+    async with request.write() as connection:
         await connection.execute(update(IdempotencyKey).where(this_key).values(outcome=outcome))
 
 
 async def _release(request: RequestScope, this_key: Any) -> None:
-    async with write_transaction(request.engine) as connection:
+    async with request.write() as connection:
         await connection.execute(delete(IdempotencyKey).where(this_key))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from loaders.base import fetch_rows
+from loaders.base import Reads
 from resolvers.errors import InvalidInput, Unauthenticated
 from resolvers.jwt_identity import JwtVerifier
 from resolvers.scope import Principal
@@ -77,7 +77,7 @@ async def create_token(
 
 
 async def authenticate(
-    engine: AsyncEngine, token: str | None, jwt: JwtVerifier | None = None
+    reads: Reads, token: str | None, jwt: JwtVerifier | None = None
 ) -> Principal:
     """The Principal a bearer token stands for; refuses missing, unknown or expired ones."""
     if not token:
@@ -88,17 +88,17 @@ async def authenticate(
         return await jwt.principal(token)
     if not _TOKEN_SHAPE.fullmatch(token):
         raise Unauthenticated("the bearer token is malformed")
-    rows = await fetch_rows(engine, _TOKEN_BY_DIGEST, {"digest": hash_token(token)})
+    rows = await reads.rows(_TOKEN_BY_DIGEST, {"digest": hash_token(token)})
     if not rows:
         raise Unauthenticated("the bearer token is not known")
-    row = rows[0]
-    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
+    id_, role, user_id, location_ids, fleet_ids, expires_at = rows[0]
+    if expires_at is not None and expires_at <= datetime.now(UTC):
         raise Unauthenticated("the bearer token has expired")
     return Principal(
-        expires_at=row.expires_at,
-        role=Role(row.role),
-        subject=str(row.id),
-        user_id=row.user_id,
-        location_ids=frozenset(uuid.UUID(i) for i in row.location_ids),
-        fleet_ids=frozenset(uuid.UUID(i) for i in row.fleet_ids),
+        expires_at=expires_at,
+        role=Role(role),
+        subject=str(id_),
+        user_id=user_id,
+        location_ids=frozenset(uuid.UUID(i) for i in location_ids),
+        fleet_ids=frozenset(uuid.UUID(i) for i in fleet_ids),
     )

@@ -18,7 +18,6 @@ from sqlalchemy import (
     union_all,
 )
 
-from loaders.base import fetch_rows
 from loaders.sessions import NestedPageKey, Parent
 from resolvers.context import RequestScope
 from resolvers.cursors import Position, fingerprint
@@ -237,7 +236,7 @@ def _newest_first_page(
     ``fields`` (None: all) and ``references`` as in ``list_session_rows``.
     """
     principal = request.principal
-    dialect = request.engine.dialect.name
+    dialect = request.reads.dialect
     shape = (
         dialect,
         fields,
@@ -277,7 +276,7 @@ def _build_page(
     fields: frozenset[str] | None,
 ) -> Select[Any]:
     columns: list[Any] = session_row_selection(fields)
-    dialect = request.engine.dialect.name
+    dialect = request.reads.dialect
     order = oldest_first() if backwards else newest_first()
     visible = request.principal.session_filter()
     # One branch per index that can serve the filter in list order (see branches): on a
@@ -311,13 +310,13 @@ def check_page_size(name: str, value: int | None, maximum: int) -> int:
 
 def _select_rows(request: RequestScope) -> Select[Any]:
     """SELECT what a ``SessionRow`` holds, from the sessions table."""
-    return select_session_rows(request.engine.dialect.name)
+    return select_session_rows(request.reads.dialect)
 
 
 async def _fetch_session_rows(
     request: RequestScope, statement: Select[Any], params: dict[str, Any] | None = None
 ) -> list[SessionRow]:
-    rows = await fetch_rows(request.engine, statement, params)
+    rows = await request.reads.rows(statement, params)
     return [SessionRow._make(row) for row in rows]
 
 
@@ -341,12 +340,12 @@ class References:
     fleets: dict[uuid.UUID, FleetRecord]
 
     @classmethod
-    def of(cls, rows: Sequence[Any]) -> "References":
+    def of(cls, rows: Sequence[Any], statement: Select[Any]) -> "References":
         """Collect the references of rows that ``with_references`` joined (each once)."""
         locations: dict[uuid.UUID, LocationRecord] = {}
         devices: dict[uuid.UUID, DeviceRecord] = {}
         fleets: dict[uuid.UUID, FleetRecord] = {}
-        slices = reference_slices(rows[0]._fields) if rows else []
+        slices = reference_slices(statement.selected_columns.keys()) if rows else []
         for row in rows:
             for label, start, stop in slices:
                 id_ = row[start]
@@ -393,10 +392,10 @@ class SessionRowPage:
 
 
 def _rows_and_references(
-    rows: Sequence[Any], references: frozenset[str]
+    rows: Sequence[Any], references: frozenset[str], statement: Select[Any]
 ) -> tuple[list[SessionRow], References | None]:
     session_rows = [SessionRow._make(row[:_ROW_FIELDS]) for row in rows]
-    return session_rows, References.of(rows) if references else None
+    return session_rows, References.of(rows, statement) if references else None
 
 
 async def list_session_rows(
@@ -437,8 +436,8 @@ async def list_session_rows(
         fields=fields,
         references=references,
     )
-    fetched = await fetch_rows(request.engine, page.statement, page.params)
-    rows, related = _rows_and_references(fetched[:size], references)
+    fetched = await request.reads.rows(page.statement, page.params)
+    rows, related = _rows_and_references(fetched[:size], references, page.statement)
     more = len(fetched) > size
     if backwards:
         rows.reverse()
@@ -473,7 +472,7 @@ async def fetch_visible_session(
     statement = select_sessions().where(
         Session.id == session_id, request.principal.session_filter(), *conditions
     )
-    rows = await fetch_rows(request.engine, statement)
+    rows = await request.reads.rows(statement)
     return SessionRecord.from_row(rows[0]) if rows else None
 
 
@@ -492,7 +491,7 @@ async def visible_session_rows(
     ``list_session_rows``.
     """
     principal = request.principal
-    dialect = request.engine.dialect.name
+    dialect = request.reads.dialect
     shape = (dialect, fields, references, principal.visibility_shape())
 
     def build() -> Select[Any]:
@@ -504,7 +503,8 @@ async def visible_session_rows(
 
     statement = _remembered(_ROWS_BY_IDS, shape, build)
     params = {**principal.visibility_params(), "session_ids": list(ids)}
-    return _rows_and_references(await fetch_rows(request.engine, statement, params), references)
+    rows = await request.reads.rows(statement, params)
+    return _rows_and_references(rows, references, statement)
 
 
 async def _session_row(

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from loaders.base import Reads
 from storage.enums import SessionKind
 from storage.models import Tariff
 from storage.records import Money, SessionRecord, minor_digits
@@ -55,7 +55,7 @@ def to_minor(money: Money) -> int:
     return int(money.value.scaleb(minor_digits(money.currency)))
 
 
-async def tariff_for(connection: AsyncConnection, session: SessionRecord) -> TariffRecord | None:
+async def tariff_for(reads: Reads, session: SessionRecord) -> TariffRecord | None:
     """The tariff of the session's location (parking) or fleet (rental), if it has one."""
     owner: uuid.UUID | None
     if session.kind is SessionKind.PARKING:
@@ -69,8 +69,8 @@ async def tariff_for(connection: AsyncConnection, session: SessionRecord) -> Tar
         Tariff.price_per_period,
         Tariff.daily_cap,
     ).where(condition == owner)
-    row = (await connection.execute(statement)).first()
-    return TariffRecord(*row) if row else None
+    rows = await reads.rows(statement)
+    return TariffRecord(*rows[0]) if rows else None
 
 
 def session_duration(start: datetime, end: datetime) -> timedelta:

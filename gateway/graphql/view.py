@@ -184,7 +184,7 @@ class GraphQLView(GraphQL[Context, None]):
         token = bearer_token(raw) if isinstance(raw, str) else None
         state = GatewayState.of(context.request)
         try:
-            principal = await authenticate(state.engine, token, state.jwt)
+            principal = await authenticate(state.reads_of(context.request), token, state.jwt)
         except DomainError as error:
             raise ConnectionRejectionError(
                 {"message": error.message, "code": error.code}

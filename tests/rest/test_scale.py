@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app
 from gateway.config import Settings
 from resolvers.identity import create_token
+from storage.database import watch_statements
 from storage.enums import Role
 from tests.conftest import Backend, StatementCounter, prepared_database
 from tests.rest.conftest import BASE_URL, OpenApiChecker, RestClient
@@ -45,14 +45,13 @@ class History:
         """Record the SQL and parameters the engine sends inside the block."""
         sent: list[tuple[str, Any]] = []
 
-        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            sent.append((statement, parameters))
-
-        event.listen(self.engine.sync_engine, "before_cursor_execute", record)
+        remove = watch_statements(
+            self.engine, lambda sql, parameters: sent.append((sql, parameters))
+        )
         try:
             yield sent
         finally:
-            event.remove(self.engine.sync_engine, "before_cursor_execute", record)
+            remove()
 
 
 async def _prepare(engine: AsyncEngine) -> dict[str, str]:

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from loaders.sessions import AuxiliaryDevicesBySessionLoader, EventsBySessionLoader
-from storage.database import create_engine, fetch_rows
+from storage.database import Reads, create_engine, fetch_rows
 from storage.models import Session
 from storage.queries import SESSION_COLUMNS, SESSION_ROW_COLUMNS, session_aggregates
 from storage.records import SessionRecord, SessionRow
@@ -28,12 +28,12 @@ async def test_rows_hold_what_records_and_loaders_hold(engine):
     statement = select(*SESSION_ROW_COLUMNS, *session_aggregates(engine.dialect.name, Session.id))
     rows = [SessionRow._make(row) for row in await fetch_rows(engine, statement)]
     records = {
-        row.id: SessionRecord.from_row(row)
+        row[0]: SessionRecord.from_row(row)
         for row in await fetch_rows(engine, select(*SESSION_COLUMNS))
     }
     ids = [row.id for row in rows]
-    events = await EventsBySessionLoader(engine).load_many(ids)
-    devices = await AuxiliaryDevicesBySessionLoader(engine).load_many(ids)
+    events = await EventsBySessionLoader(Reads(engine)).load_many(ids)
+    devices = await AuxiliaryDevicesBySessionLoader(Reads(engine)).load_many(ids)
     assert sorted(ids) == sorted(records) and any(events) and any(devices)
     for row, row_events, row_devices in zip(rows, events, devices, strict=True):
         record = records[row.id]

@@ -1,0 +1,173 @@
+"""A request's reads: what SQLAlchemy would return, on one connection, counted, retried."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Float, Numeric, bindparam, cast, event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.state import GatewayState
+from resolvers.identity import _TOKEN_BY_DIGEST, hash_token
+from resolvers.sessions import SessionFilter
+from storage.database import Reads, create_engine, watch_statements
+from storage.enums import SessionKind, SessionStatus
+from storage.models import Session
+from storage.queries import (
+    DEVICE_COLUMNS,
+    LOCATION_COLUMNS,
+    SESSION_COLUMNS,
+    in_keys,
+    select_session_rows,
+    with_references,
+)
+from tests.conftest import in_process_client, prepared_database, running_app
+from tests.fixtures.dataset import SESSIONS, load_dataset
+from tests.graphql.helpers import gql
+
+
+@pytest.fixture
+async def engine(backend) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(backend.url)
+    yield engine
+    await engine.dispose()
+
+
+def _statements(dialect: str, digest: str) -> list[tuple[Any, dict[str, Any]]]:
+    """Reads of every kind of column the gateway selects, with the values they bind."""
+    ended = SessionFilter(statuses=frozenset({SessionStatus.ENDED, SessionStatus.ACTIVE}))
+    page = (
+        select_session_rows(dialect)
+        .where(*ended.conditions(), Session.kind == SessionKind.PARKING.value)
+        .order_by(Session.id)
+        .subquery()
+    )
+    source, references = with_references(page, frozenset({"storage_location", "storage_device"}))
+    return [
+        (select(*SESSION_COLUMNS).order_by(Session.id), {}),  # aware times, numbers, ids
+        (_TOKEN_BY_DIGEST, {"digest": digest}),  # JSON lists, an aware expiry
+        (select(*LOCATION_COLUMNS), {}),
+        (select(*DEVICE_COLUMNS), {}),
+        (  # decimals and floats
+            select(cast(Session.fee_minor, Numeric(12, 2)), cast(Session.fee_minor, Float)).where(
+                Session.fee_minor.is_not(None)
+            ),
+            {},
+        ),
+        (select(page, *references).select_from(source), {}),  # aggregates, joined rows
+        (  # a list of keys bound as one parameter
+            select(Session.id).where(in_keys(Session.id, "keys", dialect)),
+            {"keys": [SESSIONS[0].id, uuid.uuid4()]},
+        ),
+    ]
+
+
+async def test_reads_return_what_sqlalchemy_returns(engine, tokens):
+    reads = Reads(engine, held=True)
+    try:
+        for statement, params in _statements(engine.dialect.name, hash_token(tokens["admin"])):
+            async with engine.connect() as connection:
+                expected = (await connection.execute(statement, params)).all()
+            got = await reads.rows(statement, params)
+            assert expected, str(statement)  # each statement finds rows in the dataset
+            assert [tuple(row) for row in got] == [tuple(row) for row in expected], statement
+            for got_row, expected_row in zip(got, expected, strict=True):
+                assert list(map(type, got_row)) == list(map(type, expected_row)), statement
+    finally:
+        await reads.release()
+
+
+def _peak_connections(engine: AsyncEngine) -> tuple[Callable[[], int], Callable[[], None]]:
+    """The most connections checked out at once while watched, and the remover."""
+    pool = engine.sync_engine.pool
+    current, peak = [0], [0]
+
+    def checkout(*_: Any) -> None:
+        current[0] += 1
+        peak[0] = max(peak[0], current[0])
+
+    def checkin(*_: Any) -> None:
+        current[0] -= 1
+
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
+
+    def remove() -> None:
+        event.remove(pool, "checkout", checkout)
+        event.remove(pool, "checkin", checkin)
+
+    return lambda: peak[0], remove
+
+
+async def test_a_held_reader_runs_concurrent_reads_on_one_connection(engine):
+    peak, remove = _peak_connections(engine)
+    seen: list[str] = []
+    stop = watch_statements(engine, lambda sql, _parameters: seen.append(sql))
+    reads = Reads(engine, held=True)
+    try:
+        statement = select(Session.id).where(Session.kind == bindparam("kind"))
+        results = await asyncio.gather(
+            *(reads.rows(statement, {"kind": kind.value}) for kind in SessionKind for _ in (1, 2))
+        )
+        assert all(results) and peak() == 1
+        assert engine.sync_engine.pool.checkedout() == 1  # held until released
+        await reads.release()
+        assert engine.sync_engine.pool.checkedout() == 0
+        assert len(seen) == len(results)  # every read is seen by statement observers
+        await Reads(engine).rows(statement, {"kind": "parking"})  # not held: returned at once
+        assert engine.sync_engine.pool.checkedout() == 0
+    finally:
+        stop()
+        remove()
+
+
+async def test_a_list_bound_at_run_time_must_be_one_array(engine):
+    statement = select(Session.id).where(Session.status.in_(bindparam("statuses", expanding=True)))
+    reads = Reads(engine)
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(ValueError, match="array parameter"):
+            await reads.rows(statement, {"statuses": ["ended"]})
+    assert engine.sync_engine.pool.checkedout() == 0
+
+
+LOADERS_QUERY = """{ sessions(first: 20) { nodes { uuid
+  details { ... on StorageDetails { location { name } device { name currentSession { uuid } } }
+            ... on TravelDetails { rentalFleet { name } rentalDevice { name } } }
+} } viewer { role } }"""
+BOOK = "mutation($d: UUID!, $u: DateTime!) { bookSession(deviceId: $d, until: $u) { __typename } }"
+
+
+@pytest.mark.parametrize("planner", [True, False], ids=["planned", "reference"])
+async def test_a_request_never_holds_two_connections(backend, tmp_path, planner):
+    """Loader batches of one request share its connection; a write releases it first."""
+    async with (
+        prepared_database(backend.name, tmp_path, load_dataset) as (url, tokens),
+        running_app(url, graphql_planner=planner) as app,
+        in_process_client(app) as client,
+    ):
+        state: GatewayState = app.state.gateway
+        peak, remove = _peak_connections(state.engine)
+        try:
+            body = await gql(client, tokens["admin"], LOADERS_QUERY)
+            assert "errors" not in body and body["data"]["sessions"]["nodes"], body
+            device = await _free_locker(client, tokens["admin"])
+            until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+            booked = await gql(client, tokens["user_a"], BOOK, d=device, u=until)
+            assert booked.get("data") == {"bookSession": {"__typename": "Session"}}, booked
+            assert peak() == 1
+        finally:
+            remove()
+        assert state.engine.sync_engine.pool.checkedout() == 0
+
+
+async def _free_locker(client, token: str) -> str:
+    body = await gql(
+        client, token, "{ devices(first: 100) { nodes { uuid kind currentSession { uuid } } } }"
+    )
+    for device in body["data"]["devices"]["nodes"]:
+        if device["kind"] == "LOCKER" and device["currentSession"] is None:
+            return str(device["uuid"])
+    raise AssertionError(f"no free locker in {body}")
