@@ -292,8 +292,13 @@ def _build_page(
     merged = union_all(*(select(part) for part in parts)).subquery()
     direction = "asc" if backwards else "desc"
     keys = [getattr(merged.c.reference_time, direction)(), getattr(merged.c.id, direction)()]
-    aggregates = session_aggregates(dialect, merged.c.id, fields)
-    return select(merged, *aggregates).order_by(*keys).limit(_LIMIT)
+    # The events and devices of the page's rows only: aggregated beside the merge, both
+    # databases would compute them for every branch's rows (a page from each) and sort
+    # them along; SQLite took 2.4 ms for a location's page of 50 that way.
+    page = select(merged).order_by(*keys).limit(_LIMIT).subquery()
+    aggregates = session_aggregates(dialect, page.c.id, fields)
+    keys = [getattr(page.c.reference_time, direction)(), getattr(page.c.id, direction)()]
+    return select(page, *aggregates).order_by(*keys)
 
 
 DEFAULT_PAGE_SIZE = 20
