@@ -442,7 +442,9 @@ RELATIONS: dict[str, dict[str, Relation]] = {
         "payment": Relation("payment", derive=lambda s, _r, _a: s if s.payment_status else None),
         "rating": Relation("rating", derive=_rating),
         "details": Relation(_details_kind, derive=lambda s, _r, _a: s),
-        "events": Relation("event", derive=lambda s, _r, _a: s.events),
+        "events": Relation(
+            "event", derive=lambda s, _r, _a: zip(s.event_names, s.event_times, strict=True)
+        ),
         "auxiliary_devices": Relation(
             "device", key=lambda s: tuple(s.auxiliary_device_ids), load=_auxiliary_devices
         ),

@@ -71,6 +71,9 @@ class _ConstantStep:
         self.value = value
 
 
+_NONE: dict[str, Any] = {}  # the arguments of a relation without any (never written to)
+
+
 def _missing(field: str) -> Any:
     raise Anomaly(f"{field} is null")
 
@@ -228,7 +231,7 @@ class _RelationPlan:
     def value(self, obj: Any, run: Run) -> Any:
         """The related object (or list) of ``obj``, derived or as loaded."""
         if self.derive is not None:
-            return self.derive(obj, run, self._arguments(run))
+            return self.derive(obj, run, self._arguments(run) if self.arguments else _NONE)
         key = self.key(obj) if self.key else None
         return None if key is None else run.loaded[self.index].get(key)
 

@@ -16,7 +16,7 @@ evaluated per request from the variables.
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -141,16 +141,83 @@ def _python_name(definition: GraphQLField, name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
+MAX_MEMOS = 32  # coerced values kept per field's arguments, and cost estimates per document
+
+
+def _frozen(value: Any) -> Hashable:
+    """A variable's value as a key: lists and input objects included, types kept apart."""
+    if isinstance(value, dict):
+        return (dict, tuple(sorted((k, _frozen(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (list, tuple(_frozen(v) for v in value))
+    hash(value)  # TypeError for anything else that cannot be a key
+    return (type(value), value)
+
+
+class _Memo:
+    """The last ``MAX_MEMOS`` results of a pure function of some variables, by their values."""
+
+    __slots__ = ("results",)
+
+    def __init__(self) -> None:
+        self.results: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, values: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, or what it returned last time for the same ``values``."""
+        results = self.results
+        try:
+            key = _frozen(values)
+        except TypeError:  # a value that cannot be a key: compute every time
+            return compute()
+        found = results.get(key, _UNSET)
+        if found is _UNSET:
+            found = results[key] = compute()  # not kept if it raises
+            if len(results) > MAX_MEMOS:
+                results.popitem(last=False)
+        else:
+            results.move_to_end(key)
+        return found
+
+
+_UNSET = object()
+
+
+def _variables_in(node: Any) -> tuple[str, ...]:
+    """The variables an AST node reads, sorted."""
+    names: set[str] = set()
+
+    class Variables(Visitor):
+        def enter_variable(self, variable: VariableNode, *_args: Any) -> None:
+            names.add(variable.name.value)
+
+    visit(node, Variables())
+    return tuple(sorted(names))
+
+
 class _FieldArguments:
-    """A field's arguments, coerced from each request's variables as Strawberry does."""
+    """A field's arguments, coerced from each request's variables as Strawberry does.
 
-    schema: Schema
-    definition: GraphQLField
-    node: FieldNode
+    Coercing is pure, and a request's arguments depend only on the variables they read:
+    the values for the last ``MAX_MEMOS`` sets of those variables are kept (literal
+    arguments are coerced once). Resolvers only read what they are given.
+    """
 
-    def values(self, variables: Any) -> dict[str, Any]:
+    __slots__ = ("definition", "memo", "node", "schema", "used")
+
+    def __init__(self, schema: Schema, definition: GraphQLField, node: FieldNode) -> None:
+        self.schema, self.definition, self.node = schema, definition, node
+        self.used = tuple(
+            name for argument in node.arguments or () for name in _variables_in(argument)
+        )
+        self.memo = _Memo()
+
+    def values(self, variables: VariableValues) -> dict[str, Any]:
         """The arguments as domain values (input objects become resolver filters)."""
+        used = [variables.coerced.get(name) for name in self.used]
+        result: dict[str, Any] = self.memo.get(used, lambda: self._coerce(variables))
+        return result
+
+    def _coerce(self, variables: VariableValues) -> dict[str, Any]:
         raw = get_argument_values(self.definition, self.node, variables)
         field_definition = self.definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
         converted = convert_arguments(
@@ -275,6 +342,7 @@ class _Prepared:
     fragments: dict[str, FragmentDetails]
     directive_variables: tuple[str, ...]
     plans: "OrderedDict[tuple[Any, ...], Plan | str]" = field(default_factory=OrderedDict)
+    costs: "_Memo" = field(default_factory=lambda: _Memo())  # estimates by variable values
 
 
 class _Declined(Exception):
@@ -429,7 +497,10 @@ class PlannedReads:
         )
         if isinstance(coerced, list):
             raise _Declined("variables")
-        cost = estimate(self.schema, prepared.document, operation_name, raw_variables)
+        cost = prepared.costs.get(
+            raw_variables or {},
+            lambda: estimate(self.schema, prepared.document, operation_name, raw_variables),
+        )
         maximum = self.limits.max_cost
         if maximum and cost.requested > maximum:
             raise _Declined("cost")

@@ -468,6 +468,35 @@ async def test_a_document_is_prepared_once_and_its_plan_reused_with_new_variable
     assert len(prepared.plans) == 2  # one per value of $f, whatever $n
 
 
+async def test_arguments_and_costs_follow_each_requests_variables(
+    lanes: Lanes, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Coerced arguments and cost estimates are kept by variable values, never reused wrongly."""
+    from gateway.graphql import planning
+
+    monkeypatch.setattr(planning, "MAX_MEMOS", 2)
+    document = """query Memo($n: Int, $f: SessionFilter) {
+      sessions(first: $n, filter: $f) { nodes { uuid status } } }"""
+    filters = [None, {"status": ["ENDED"]}, {"status": ["ACTIVE", "BOOKED"]}, {"kind": "RENTAL"}]
+    sizes = {}
+    for round_ in range(2):  # the second round finds some memos evicted, others kept
+        for n in (1, 3, 1, 2):
+            for variables_filter in filters:
+                variables = {"n": n, "f": variables_filter}
+                body = await lanes.compare(tokens["admin"], document, variables)
+                nodes = body["data"]["sessions"]["nodes"]
+                assert len(nodes) <= n
+                assert body["extensions"]["cost"]["requested"] >= n
+                if variables_filter and "status" in variables_filter:
+                    assert {node["status"] for node in nodes} <= set(variables_filter["status"])
+                key = (n, str(variables_filter))
+                assert sizes.setdefault(key, len(nodes)) == len(nodes), (round_, key)
+    prepared = _planned_reads(lanes.app).documents[
+        (_planned_reads(lanes.app).version, document, None)
+    ]
+    assert len(prepared.costs.results) <= 2
+
+
 async def test_the_plan_cache_stays_within_its_bound(
     lanes: Lanes, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
