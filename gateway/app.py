@@ -26,7 +26,13 @@ from gateway.tracing import TracingMiddleware, tracer_provider
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
 from resolvers.jwt_identity import JwtVerifier
-from storage.database import count_statements, create_engine, ping
+from storage.database import (
+    READS_BY_PATH,
+    compiled_statements,
+    count_statements,
+    create_engine,
+    ping,
+)
 from storage.migrate import is_at_head
 from storage.secrets import shared_secret
 from storage.updates import create_update_bus
@@ -105,6 +111,7 @@ def create_app(
                 lambda: int(getattr(pool, "checkedout", lambda: 0)()),
                 lambda: updates.subscriber_count,
             )
+            metrics.watch_reads(compiled_statements, READS_BY_PATH)
             app.state.gateway = GatewayState(
                 settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets
             )

@@ -66,6 +66,19 @@ class Metrics:
             "Database connections in use by this process",
             registry=self.registry,
         )
+        self.statements_compiled = Gauge(
+            "session_gateway_db_statements_compiled",
+            "Read statements compiled for the driver by this process; flat once warm, since"
+            " statements are built once per shape (a rise under steady load is a defect)",
+            registry=self.registry,
+        )
+        self.reads = Gauge(
+            "session_gateway_db_reads",
+            "Reads run by this process: by the driver (compiled once) or by SQLAlchemy"
+            " (a statement on its first run, or one built for a single request)",
+            ["path"],
+            registry=self.registry,
+        )
         self.subscriptions = Gauge(
             "session_gateway_open_subscriptions",
             "Live subscriptions open in this process",
@@ -76,6 +89,12 @@ class Metrics:
         """Read pool use and open subscriptions when metrics are scraped."""
         self.pool_checked_out.set_function(checked_out)
         self.subscriptions.set_function(subscriptions)
+
+    def watch_reads(self, compiled: Callable[[], int], by_path: dict[str, int]) -> None:
+        """Read the statements compiled and the reads by path when metrics are scraped."""
+        self.statements_compiled.set_function(compiled)
+        for path in by_path:
+            self.reads.labels(path).set_function(lambda path=path: by_path[path])  # type: ignore[misc]
 
     def observe_batch(self, loader: str, size: int) -> None:
         """Record the size of one loader batch."""

@@ -123,9 +123,11 @@ class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
         for (by_fleet, limit, after), parent_ids in groups.items():
             statement = self._statement(self.reads.dialect, by_fleet, after is not None)
             params = {"parent_ids": parent_ids, "page_limit": limit, "after": after}
+            by_parent: dict[uuid.UUID | None, list[DeviceRecord]] = {}
             for row in await self.reads.rows(statement, params):
                 device = device_from_row(row)
                 parent = device.fleet_id if by_fleet else device.location_id
-                key = DevicePageKey(by_fleet, parent, limit, after)  # type: ignore[arg-type]
-                found.setdefault(key, []).append(device)
+                by_parent.setdefault(parent, []).append(device)
+            for parent, devices in by_parent.items():
+                found[DevicePageKey(by_fleet, parent, limit, after)] = devices  # type: ignore[arg-type]
         return [found.get(key, []) for key in keys]

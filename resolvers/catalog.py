@@ -5,11 +5,11 @@ sessions hanging off it are filtered by the caller's visibility like every other
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, select
 
 from loaders.catalog import (
     DeviceByIdLoader,
@@ -50,31 +50,60 @@ class DeviceFilter:
     fleet_id: uuid.UUID | None = None
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        """The filter as SQL conditions."""
+        """The filter as SQL conditions, its values bound by name (``params``)."""
         conditions: list[ColumnElement[bool]] = []
         if self.kind:
-            conditions.append(Device.kind == self.kind.value)
+            conditions.append(Device.kind == bindparam("kind", type_=Device.kind.type))
         if self.location_id:
-            conditions.append(Device.location_id == self.location_id)
+            conditions.append(Device.location_id == bindparam("location_id", type_=_ID))
         if self.fleet_id:
-            conditions.append(Device.fleet_id == self.fleet_id)
+            conditions.append(Device.fleet_id == bindparam("fleet_id", type_=_ID))
         return conditions
+
+    def shape(self) -> Hashable:
+        """What the SQL of ``conditions`` depends on, apart from ``params``."""
+        return (self.kind is None, self.location_id is None, self.fleet_id is None)
+
+    def params(self) -> dict[str, Any]:
+        """The values ``conditions`` binds."""
+        return {
+            "kind": self.kind.value if self.kind else None,
+            "location_id": self.location_id,
+            "fleet_id": self.fleet_id,
+        }
+
+
+_ID = Device.id.type
+# Page statements by (table, dialect, filter shape, has a start): built once each.
+_PAGES: dict[Hashable, Select[Any]] = {}
 
 
 async def _page(
     request: RequestScope,
     loader: type[LocationByIdLoader | FleetByIdLoader | DeviceByIdLoader],
-    conditions: list[ColumnElement[bool]],
     scope: str,
     first: int | None,
     after: str | None,
+    device_filter: DeviceFilter | None = None,
 ) -> CatalogPage[Any]:
     size = check_page_size("first", first, 100)
-    id_column = loader.columns[0]
-    statement = select(*loader.columns).where(*conditions)
-    if after:
-        statement = statement.where(id_column > request.cursors.decode_id(after, scope))
-    rows = await request.reads.rows(statement.order_by(id_column).limit(size + 1))
+    after_id = request.cursors.decode_id(after, scope) if after else None
+    filter_shape = device_filter.shape() if device_filter else None
+    key = (loader, request.reads.dialect, filter_shape, after_id is None)
+    statement = _PAGES.get(key)
+    if statement is None:
+        id_column = loader.columns[0]
+        conditions = device_filter.conditions() if device_filter else []
+        if after_id is not None:
+            conditions.append(id_column > bindparam("after", type_=_ID))
+        statement = _PAGES[key] = (
+            select(*loader.columns)
+            .where(*conditions)
+            .order_by(id_column)
+            .limit(bindparam("page_limit", type_=Integer))
+        )
+    params = {**(device_filter.params() if device_filter else {}), "after": after_id}
+    rows = await request.reads.rows(statement, {**params, "page_limit": size + 1})
     items = [loader.convert(row) for row in rows[:size]]
     return CatalogPage(items, len(rows) > size, after is not None, scope)
 
@@ -83,14 +112,14 @@ async def list_locations(
     request: RequestScope, *, first: int | None = None, after: str | None = None
 ) -> CatalogPage[LocationRecord]:
     """A page of locations ordered by id."""
-    return await _page(request, LocationByIdLoader, [], fingerprint("locations"), first, after)
+    return await _page(request, LocationByIdLoader, fingerprint("locations"), first, after)
 
 
 async def list_fleets(
     request: RequestScope, *, first: int | None = None, after: str | None = None
 ) -> CatalogPage[FleetRecord]:
     """A page of fleets ordered by id."""
-    return await _page(request, FleetByIdLoader, [], fingerprint("fleets"), first, after)
+    return await _page(request, FleetByIdLoader, fingerprint("fleets"), first, after)
 
 
 async def list_devices(
@@ -102,7 +131,7 @@ async def list_devices(
 ) -> CatalogPage[DeviceRecord]:
     """A page of devices matching the filter, ordered by id."""
     scope = fingerprint("devices", device_filter)
-    return await _page(request, DeviceByIdLoader, device_filter.conditions(), scope, first, after)
+    return await _page(request, DeviceByIdLoader, scope, first, after, device_filter)
 
 
 async def nested_devices(

@@ -450,6 +450,12 @@ async def list_session_rows(
     return SessionRowPage(rows, more, after is not None, scope, related)
 
 
+_NUMBERED_PAGES: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
+_SINGLE_ROWS: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
+_SINGLE_RECORDS: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
+_ID = Session.id.type
+
+
 async def list_session_rows_by_page_number(
     request: RequestScope, session_filter: SessionFilter, page: int, page_size: int
 ) -> Sequence[SessionRow]:
@@ -457,14 +463,26 @@ async def list_session_rows_by_page_number(
 
     The legacy v1 contract pages by number; v2 and GraphQL use keyset cursors instead.
     """
-    statement = (
-        _select_rows(request)
-        .where(request.principal.session_filter(), *session_filter.conditions())
-        .order_by(*newest_first())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return await _fetch_session_rows(request, statement)
+    principal = request.principal
+    shape = (request.reads.dialect, principal.visibility_shape(), session_filter.shape())
+
+    def build() -> Select[Any]:
+        return (
+            _select_rows(request)
+            .where(principal.session_filter(), *session_filter.conditions())
+            .order_by(*newest_first())
+            .offset(bindparam("page_offset", type_=Integer))
+            .limit(_LIMIT)
+        )
+
+    statement = _remembered(_NUMBERED_PAGES, shape, build)
+    params = {
+        **principal.visibility_params(),
+        **session_filter.params(),
+        "page_offset": (page - 1) * page_size,
+        "page_limit": page_size,
+    }
+    return await _fetch_session_rows(request, statement, params)
 
 
 async def fetch_visible_session(
@@ -474,10 +492,23 @@ async def fetch_visible_session(
 
     Unlike the request's loader this reads afresh, for writers and live updates.
     """
-    statement = select_sessions().where(
-        Session.id == session_id, request.principal.session_filter(), *conditions
-    )
-    rows = await request.reads.rows(statement)
+    principal = request.principal
+    params = {**principal.visibility_params(), "session_id": session_id}
+    if conditions:  # a subscription's filter: its own statement
+        statement = select_sessions().where(
+            Session.id == bindparam("session_id", type_=_ID),
+            principal.session_filter(),
+            *conditions,
+        )
+    else:
+        statement = _remembered(
+            _SINGLE_RECORDS,
+            (request.reads.dialect, principal.visibility_shape()),
+            lambda: select_sessions().where(
+                Session.id == bindparam("session_id", type_=_ID), principal.session_filter()
+            ),
+        )
+    rows = await request.reads.rows(statement, params)
     return SessionRecord.from_row(rows[0]) if rows else None
 
 
@@ -513,11 +544,35 @@ async def visible_session_rows(
 
 
 async def _session_row(
-    request: RequestScope, *conditions: ColumnElement[bool]
+    request: RequestScope, lookup: str, params: dict[str, Any]
 ) -> SessionRow | None:
-    """The visible session meeting ``conditions`` as a row with its aggregates, if any."""
-    statement = _select_rows(request).where(request.principal.session_filter(), *conditions)
-    rows = await _fetch_session_rows(request, statement)
+    """The visible session a ``lookup`` finds with ``params``, as a row with its aggregates."""
+    principal = request.principal
+
+    def build() -> Select[Any]:
+        session_id = Session.id == bindparam("session_id", type_=_ID)
+        statement = _select_rows(request).where(principal.session_filter())
+        if lookup == "of_user":
+            return statement.where(session_id, Session.user_id == bindparam("user_id", type_=_ID))
+        if lookup == "parking":
+            return statement.where(session_id, Session.kind == SessionKind.PARKING.value)
+        # A device's current parking session (active, else booked), else its latest one.
+        current_first = case(
+            (Session.status == SessionStatus.ACTIVE.value, 0),
+            (Session.status == SessionStatus.BOOKED.value, 1),
+            else_=2,
+        )
+        return (
+            statement.where(Session.storage_device_id == bindparam("device_id", type_=_ID))
+            .order_by(current_first, *newest_first())
+            .limit(1)
+        )
+
+    shape = (lookup, request.reads.dialect, principal.visibility_shape())
+    statement = _remembered(_SINGLE_ROWS, shape, build)
+    rows = await _fetch_session_rows(
+        request, statement, {**principal.visibility_params(), **params}
+    )
     return rows[0] if rows else None
 
 
@@ -525,7 +580,7 @@ async def get_user_session_row(
     request: RequestScope, user_id: uuid.UUID, session_id: uuid.UUID
 ) -> SessionRow:
     """A visible session of the given user; another user's session is not found."""
-    row = await _session_row(request, Session.id == session_id, Session.user_id == user_id)
+    row = await _session_row(request, "of_user", {"session_id": session_id, "user_id": user_id})
     if row is None:
         raise NotFound(f"session {session_id} of user {user_id} not found")
     return row
@@ -533,8 +588,7 @@ async def get_user_session_row(
 
 async def get_parking_session_row(request: RequestScope, session_id: uuid.UUID) -> SessionRow:
     """A visible parking session by id; rentals are not found (the v1 view)."""
-    parking = Session.kind == SessionKind.PARKING.value
-    row = await _session_row(request, Session.id == session_id, parking)
+    row = await _session_row(request, "parking", {"session_id": session_id})
     if row is None:
         raise NotFound(f"parking session {session_id} not found")
     return row
@@ -545,24 +599,10 @@ async def device_parking_session_row(request: RequestScope, device_id: uuid.UUID
     device = await request.loaders.device.load(device_id)
     if device is None:
         raise NotFound(f"device {device_id} not found")
-    current_first = case(
-        (Session.status == SessionStatus.ACTIVE.value, 0),
-        (Session.status == SessionStatus.BOOKED.value, 1),
-        else_=2,
-    )
-    statement = (
-        _select_rows(request)
-        .where(
-            Session.storage_device_id == device_id,
-            request.principal.session_filter(),
-        )
-        .order_by(current_first, *newest_first())
-        .limit(1)
-    )
-    rows = await _fetch_session_rows(request, statement)
-    if not rows:
+    row = await _session_row(request, "device", {"device_id": device_id})
+    if row is None:
         raise NotFound(f"no parking session on device {device_id}")
-    return rows[0]
+    return row
 
 
 async def nested_sessions(

@@ -28,6 +28,7 @@ from bench.documents import FRONTEND_LIST, NODE, THREE_LEVELS
 from gateway.graphql.explorer import LIFECYCLE, SESSIONS
 from gateway.graphql.explorer import NODE as NODE_TAB
 from planner.kinds import global_id
+from storage.database import READS_BY_PATH, compiled_statements
 from storage.models import Session, SessionEvent
 from tests.conftest import (
     BACKENDS,
@@ -239,6 +240,18 @@ async def test_every_example_read_runs_planned_and_equals_the_reference(
             await lanes.compare(tokens["admin"], document, variables, name)
             ran += 1
     assert ran >= 9
+    # Statements are built once per shape and compiled for the driver at their second
+    # run: a third round compiles nothing (one built per request would be compiled on
+    # every request if it were compiled at all).
+    for _round in (2, 3):
+        compiled, by_sqlalchemy = compiled_statements(), READS_BY_PATH["sqlalchemy"]
+        for document, variables in EXAMPLES:
+            for name in _operations(document):
+                await lanes.compare(tokens["admin"], document, variables, name)
+    assert compiled_statements() == compiled
+    assert READS_BY_PATH["sqlalchemy"] == by_sqlalchemy  # every read by the driver
+    metrics = (await lanes.planned.get("/metrics")).text
+    assert f"session_gateway_db_statements_compiled {float(compiled)}" in metrics
 
 
 EDGE_CASES = [

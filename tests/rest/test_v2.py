@@ -2,6 +2,7 @@
 
 import pytest
 
+from storage.database import READS_BY_PATH, compiled_statements
 from tests.fixtures.dataset import (
     EBIKE_F,
     FLEET_F,
@@ -141,3 +142,23 @@ async def test_another_users_session_is_not_found_under_this_user_even_for_an_ad
     s = session(101)
     response = await rest.get(f"/session/v2/users/{USER_B}/sessions/{s.id}", tokens["admin"])
     assert response.status_code == 404
+
+
+async def test_every_documented_path_reads_by_the_driver_once_warm(rest, tokens):
+    """The statements behind the five paths are built once per shape: after two rounds
+    (the second compiles them), a third runs every read by the driver, compiling nothing."""
+    parking = session(101)
+    mine = next(s for s in SESSIONS if s.user_id == USER_A)
+    paths = [
+        "/session/v1/device-sessions?page_size=3&page=2",
+        f"/session/v1/device-sessions/{parking.id}",
+        f"/session/v1/devices/{parking.device}/sessions",
+        "/session/v2/sessions?limit=3&status=ended",
+        f"/session/v2/users/{USER_A}/sessions/{mine.id}",
+    ]
+    for _round in (1, 2, 3):
+        compiled, by_sqlalchemy = compiled_statements(), READS_BY_PATH["sqlalchemy"]
+        for path in paths:
+            await rest.ok(path, tokens["admin"])
+    assert compiled_statements() == compiled
+    assert READS_BY_PATH["sqlalchemy"] == by_sqlalchemy

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.state import GatewayState
 from resolvers.identity import _TOKEN_BY_DIGEST, hash_token
 from resolvers.sessions import SessionFilter
-from storage.database import Reads, create_engine, watch_statements
+from storage.database import Reads, compiled_statements, create_engine, watch_statements
 from storage.enums import SessionKind, SessionStatus
 from storage.models import Session
 from storage.queries import (
@@ -68,14 +68,22 @@ def _statements(dialect: str, digest: str) -> list[tuple[Any, dict[str, Any]]]:
 async def test_reads_return_what_sqlalchemy_returns(engine, tokens):
     reads = Reads(engine, held=True)
     try:
-        for statement, params in _statements(engine.dialect.name, hash_token(tokens["admin"])):
+        for kept, params in _statements(engine.dialect.name, hash_token(tokens["admin"])):
+            statement = kept.params({})  # a copy this process has never run
             async with engine.connect() as connection:
                 expected = (await connection.execute(statement, params)).all()
-            got = await reads.rows(statement, params)
             assert expected, str(statement)  # each statement finds rows in the dataset
-            assert [tuple(row) for row in got] == [tuple(row) for row in expected], statement
-            for got_row, expected_row in zip(got, expected, strict=True):
-                assert list(map(type, got_row)) == list(map(type, expected_row)), statement
+            compiled = compiled_statements()
+            first = await reads.rows(statement, params)  # by SQLAlchemy: seen once
+            assert compiled_statements() == compiled
+            got = await reads.rows(statement, params)  # compiled for the driver
+            assert compiled_statements() == compiled + 1
+            assert await reads.rows(statement, params) == got  # and kept
+            assert compiled_statements() == compiled + 1
+            for rows in (first, got):
+                assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+                for row, expected_row in zip(rows, expected, strict=True):
+                    assert list(map(type, row)) == list(map(type, expected_row)), statement
     finally:
         await reads.release()
 
@@ -127,9 +135,9 @@ async def test_a_held_reader_runs_concurrent_reads_on_one_connection(engine):
 async def test_a_list_bound_at_run_time_must_be_one_array(engine):
     statement = select(Session.id).where(Session.status.in_(bindparam("statuses", expanding=True)))
     reads = Reads(engine)
-    if engine.dialect.name == "postgresql":
-        with pytest.raises(ValueError, match="array parameter"):
-            await reads.rows(statement, {"statuses": ["ended"]})
+    await reads.rows(statement, {"statuses": ["ended"]})  # by SQLAlchemy, which expands it
+    with pytest.raises(ValueError, match="array parameter"):
+        await reads.rows(statement, {"statuses": ["ended"]})
     assert engine.sync_engine.pool.checkedout() == 0
 
 
