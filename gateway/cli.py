@@ -185,6 +185,8 @@ async def _prepare_demo(settings: Settings) -> str:
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from gateway.logs import logging_config
+
     base = f"http://{args.host}:{args.port}"
     # Workers read their settings from the environment: make `uri` fields point here.
     os.environ.setdefault("PUBLIC_BASE_URL", base)
@@ -218,6 +220,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         timeout_graceful_shutdown=args.graceful_timeout,
         timeout_keep_alive=args.keep_alive,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level),
+        access_log=False,  # session_gateway.access replaces it (see gateway.logs)
     )
 
 
