@@ -183,9 +183,7 @@ async def _prepare_demo(settings: Settings) -> str:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    from gateway.logs import logging_config
+    from gateway.server import run_server
 
     base = f"http://{args.host}:{args.port}"
     # Workers read their settings from the environment: make `uri` fields point here.
@@ -210,18 +208,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         print(
             "note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr
         )
-    uvicorn.run(
-        "gateway.app:serving_app",
-        factory=True,
+    run_server(
+        settings,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        lifespan="on",
-        timeout_graceful_shutdown=args.graceful_timeout,
-        timeout_keep_alive=args.keep_alive,
-        log_level=settings.log_level,
-        log_config=logging_config(settings.log_level),
-        access_log=False,  # session_gateway.access replaces it (see gateway.logs)
+        keep_alive=args.keep_alive,
+        graceful_timeout=args.graceful_timeout,
     )
 
 

@@ -2,9 +2,9 @@
 
 In order, cheapest first: the content type (415), the declared body size (413), the
 token (401; the client address pays for the attempt), the caller's rate limit (429),
-then the body is read, stopping at the size limit (413). A refusal is a GraphQL
-response (``errors[].extensions.code`` and ``correlationId``) with the HTTP status of its
-code, so a client learns why before anything executes.
+then the body is read, stopping at the size limit (413) or the time limit (408). A
+refusal is a GraphQL response (``errors[].extensions.code`` and ``correlationId``) with
+the HTTP status of its code, so a client learns why before anything executes.
 """
 
 import logging
@@ -26,7 +26,9 @@ from resolvers.errors import UnsupportedMediaType
 logger = logging.getLogger("session_gateway.errors")
 
 
-async def admit(request: Request, receive: Receive, max_body_bytes: int) -> Receive:
+async def admit(
+    request: Request, receive: Receive, max_body_bytes: int, body_timeout: float
+) -> Receive:
     """Check, authenticate and charge a request; returns a ``receive`` replaying its body."""
     limit = max_body_bytes or sys.maxsize
     if request.method == "POST":
@@ -39,7 +41,7 @@ async def admit(request: Request, receive: Receive, max_body_bytes: int) -> Rece
     request.scope["state"]["request_scope"] = await request_scope(request)
     if request.method != "POST":
         return receive
-    return replay(await read_body(receive, limit), receive)
+    return replay(await read_body(receive, limit, body_timeout), receive)
 
 
 # The members of an operation object and the JSON types each may have besides null.

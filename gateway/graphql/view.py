@@ -240,7 +240,7 @@ class AuthenticatedGraphQL:
             response = await self.view.render_graphql_ide(request)
         else:
             try:
-                receive = await admit(request, receive, limits.max_body_bytes)
+                receive = await admit(request, receive, limits.max_body_bytes, limits.body_timeout)
             except Exception as error:
                 response = refusal(
                     error, correlation_id_of(scope), limits.max_cost, _media_type(request)
