@@ -7,6 +7,8 @@ CHROMIUM := /usr/bin/chromium
 AUDIT := tests/graphql/audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install run test check browser node lint format schema bench clean
 
@@ -18,8 +20,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the gateway with its test tools
 
-run: $(STAMP)  ## serve on 127.0.0.1:8000 with demo data (SQLite unless DATABASE_URL is set)
-	$(BIN)/session-gateway serve --demo
+run: $(STAMP)  ## serve on HOST:PORT (127.0.0.1:8000) with demo data (SQLite unless DATABASE_URL is set)
+	$(BIN)/session-gateway serve --demo --host $(HOST) --port $(PORT)
 
 test: check browser node  ## every check, then the whole test suite on SQLite and PostgreSQL
 	$(BIN)/pytest
