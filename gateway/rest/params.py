@@ -15,7 +15,7 @@ from starlette.requests import Request
 from planner import formats
 from resolvers.errors import InvalidInput
 
-_DIGITS = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 BOOLEANS = {"true": True, "false": False}
 NO_PARAMS: frozenset[str] = frozenset()
 
@@ -37,13 +37,13 @@ def parse_date(name: str, raw: str) -> date:
 
 
 def parse_integer(name: str, raw: str, minimum: int, maximum: int) -> int:
-    """A decimal integer within minimum..maximum, digits only."""
-    if not _DIGITS.fullmatch(raw):
+    """A decimal integer within minimum..maximum: digits, and a minus sign if negative."""
+    if not _INTEGER.fullmatch(raw):
         raise InvalidInput(f"{name} {raw[:64]!r} is not an integer")
     try:
         value = int(raw)
     except ValueError:  # more digits than int() accepts: far out of range anyway
-        value = maximum + 1
+        value = minimum - 1 if raw.startswith("-") else maximum + 1
     if not minimum <= value <= maximum:
         raise InvalidInput(f"{name} must be between {minimum} and {maximum}, got {raw[:24]}")
     return value
