@@ -1,5 +1,6 @@
 """The session lifecycle through GraphQL mutations, end to end on both databases."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -95,6 +96,35 @@ async def test_a_parking_session_started_on_a_device_ends_with_the_location_fee(
     # Location X gives 15 free minutes.
     assert ended["fee"] == {"currency": "EUR", "value": "0.00"}
     assert ended["payment"] == {"status": "NOT_CHARGED"}
+
+
+WHOLE_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+async def test_timestamps_written_by_mutations_have_the_precision_of_the_stored_data(
+    writable, device
+):
+    locker = await device("locker", location=LOC_X)
+    token = writable.tokens["user_b"]
+    started = await run(writable.client, token, "startSession", f'deviceId: "{locker}"')
+    ended = await run(writable.client, token, "endSession", f'sessionId: "{started["uuid"]}"')
+    rest = await writable.client.get(
+        f"/session/v2/users/{USER_B}/sessions/{started['uuid']}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    stored = await writable.client.get(
+        f"/session/v2/users/{USER_A}/sessions/{SESSIONS[0].id}",
+        headers={"Authorization": f"Bearer {writable.tokens['admin']}"},
+    )
+    written = [
+        ended["startTime"],
+        ended["endTime"],
+        *(e["timestamp"] for e in ended["events"]),
+        rest.json()["start_time"],
+        *(e["timestamp"] for e in rest.json()["events"]),
+    ]
+    assert stored.status_code == 200 and WHOLE_SECOND.fullmatch(stored.json()["start_time"])
+    assert all(WHOLE_SECOND.fullmatch(t) for t in written), written
 
 
 async def test_a_booking_can_be_cancelled_and_then_nothing_else(writable, device):
