@@ -22,7 +22,7 @@ from gateway.ratelimit import RateLimitHeaders, open_buckets
 from gateway.responses import JSONResponse
 from gateway.rest.routes import rest_routes
 from gateway.state import GatewayState
-from gateway.tracing import TracingMiddleware, tracer_provider
+from gateway.tracing import tracer_provider, tracing_middleware
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
 from resolvers.jwt_identity import JwtVerifier
@@ -138,7 +138,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(RequestMiddleware, metrics=metrics),
-            *([Middleware(TracingMiddleware, provider=tracing)] if tracing else []),
+            *(tracing_middleware(tracing) if tracing else []),
             Middleware(HeaderLimit, max_bytes=settings.max_header_bytes),
             Middleware(RateLimitHeaders),
         ],

@@ -31,5 +31,33 @@ async def test_each_request_becomes_a_server_span_with_its_route(backend):
         s for s in spans if s.attributes.get("session_gateway.correlation_id") == correlation
     ]
     assert span.name == "GET /session/v2/sessions"
-    assert span.attributes["http.response.status_code"] == 200
+    assert span.attributes["http.status_code"] == 200
     assert span.attributes["http.route"] == "/session/v2/sessions"
+    assert span.parent is None  # no traceparent: a trace of its own
+
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+PARENT_ID = "00f067aa0ba902b7"
+
+
+async def test_a_request_with_a_traceparent_joins_the_callers_trace(backend):
+    exporter = InMemorySpanExporter()
+    settings = Settings(database_url=backend.url, pagination_secret="tracing-key-0123456789")
+    app = create_app(settings, span_exporter=exporter)
+    correlation = str(uuid.uuid4())
+    async with LifespanManager(app), in_process_client(app) as client:
+        headers = {
+            **auth(backend.tokens["admin"]),
+            "X-Correlation-ID": correlation,
+            "traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01",
+        }
+        response = await client.get(f"/session/v2/users/{uuid.uuid4()}/sessions/x", headers=headers)
+        assert response.status_code == 400
+    (span,) = [
+        s
+        for s in exporter.get_finished_spans()
+        if s.attributes.get("session_gateway.correlation_id") == correlation
+    ]
+    assert format(span.context.trace_id, "032x") == TRACE_ID
+    assert span.parent is not None and format(span.parent.span_id, "016x") == PARENT_ID
+    assert span.name == "GET /session/v2/users/{user_id}/sessions/{session_id}"
