@@ -10,15 +10,21 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test check browser node lint format schema bench clean
+.PHONY: install lock run test check browser node lint format schema bench clean
 
-$(STAMP): pyproject.toml
+# Every distribution, transitive ones included, comes from requirements.lock (exact versions
+# and hashes); the gateway itself is then installed without resolving anything.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the gateway with its test tools
+install: $(STAMP)  ## create .venv and install the gateway with its test tools, as locked
+
+lock: $(STAMP)  ## rewrite requirements.lock from pyproject.toml's pins (after changing one)
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --generate-hashes \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 run: $(STAMP)  ## serve on HOST:PORT (127.0.0.1:8000) with demo data (SQLite unless DATABASE_URL is set)
 	$(BIN)/session-gateway serve --demo --host $(HOST) --port $(PORT)
