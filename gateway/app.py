@@ -23,6 +23,7 @@ from gateway.responses import JSONResponse
 from gateway.rest.routes import rest_routes
 from gateway.state import GatewayState
 from gateway.tracing import tracer_provider, tracing_middleware
+from resolvers.clock import Clock, utc_now
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
 from resolvers.jwt_identity import JwtVerifier
@@ -72,10 +73,12 @@ def create_app(
     *,
     span_exporter: SpanExporter | None = None,
     freeze_heap: bool = False,
+    clock: Clock = utc_now,
 ) -> Starlette:
     """The gateway as an ASGI app; nothing connects until the lifespan starts.
 
-    Traces go to the configured OTLP collector, or to ``span_exporter`` when given.
+    Traces go to the configured OTLP collector, or to ``span_exporter`` when given;
+    commands read the time from ``clock`` (tests pass one they can advance).
     With ``freeze_heap`` (a serving process) everything alive once start-up is done
     (modules, the schema, the engine) moves out of the garbage collector's sight, so
     that collections prompted by request garbage no longer walk it.
@@ -106,7 +109,7 @@ def create_app(
                 lambda: updates.subscriber_count,
             )
             app.state.gateway = GatewayState(
-                settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets
+                settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets, clock
             )
             if freeze_heap:
                 gc.collect()

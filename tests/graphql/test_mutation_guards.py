@@ -5,10 +5,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
+from gateway.app import create_app
+from gateway.config import Settings
 from storage.database import create_engine
 from storage.models import Session
+from tests.conftest import in_process_client
+from tests.fixtures.clock import ManualClock
 from tests.fixtures.dataset import FLEET_G, LOC_X, SESSIONS, USER_A, add_device
 from tests.graphql.test_mutations import run
 
@@ -58,16 +63,34 @@ async def test_nul_characters_are_refused_not_a_fault(writable, arguments):
     assert result["code"] == "VALIDATION"
 
 
-async def test_a_lapsed_booking_cannot_start_and_no_longer_holds_the_device(writable, engine):
+@pytest.fixture
+async def clocked(writable):
+    """A second gateway over the writable database whose clock the test moves."""
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    settings = Settings(
+        database_url=writable.url,
+        public_base_url="https://gateway.test",
+        pagination_secret="test-signing-key-0123456789",
+    )
+    app = create_app(settings, clock=clock)
+    async with LifespanManager(app), in_process_client(app) as client:
+        yield client, clock
+
+
+async def test_a_lapsed_booking_cannot_start_and_no_longer_holds_the_device(
+    writable, engine, clocked
+):
+    client, clock = clocked
     locker = await add_device(engine, "locker", location=LOC_X)
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
-    booked = await run(writable.client, writable.tokens["user_a"], "bookSession",
-                       f'deviceId: "{locker}", until: "{soon}"')  # fmt: skip
-    await asyncio.sleep(1.5)
-    late = await run(writable.client, writable.tokens["user_a"], "startSession",
+    until = (clock() + timedelta(minutes=10)).isoformat()
+    booked = await run(client, writable.tokens["user_a"], "bookSession",
+                       f'deviceId: "{locker}", until: "{until}"')  # fmt: skip
+    assert booked["status"] == "BOOKED", booked
+    clock.advance(timedelta(minutes=10, seconds=1))
+    late = await run(client, writable.tokens["user_a"], "startSession",
                      f'sessionId: "{booked["uuid"]}"')  # fmt: skip
     assert late["code"] == "INVALID_TRANSITION" and "expired" in late["message"]
-    other = await run(writable.client, writable.tokens["user_b"], "startSession",
+    other = await run(client, writable.tokens["user_b"], "startSession",
                       f'deviceId: "{locker}"')  # fmt: skip
     assert other["status"] == "ACTIVE"
     async with engine.connect() as connection:
