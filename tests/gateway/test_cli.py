@@ -7,7 +7,7 @@ from gateway.cli import DEMO_TOKEN_LABEL, _prepare_demo
 from gateway.config import Settings
 from resolvers.errors import Unauthenticated
 from resolvers.identity import authenticate
-from storage.database import create_engine
+from storage.database import Reads, create_engine
 from storage.models import ApiToken
 from tests.conftest import BACKENDS, prepared_database
 from tests.fixtures.dataset import load_dataset
@@ -22,8 +22,8 @@ async def test_each_demo_start_replaces_the_last_demo_token_and_none_lives_forev
         engine = create_engine(url)
         try:
             with pytest.raises(Unauthenticated):
-                await authenticate(engine, first)
-            assert (await authenticate(engine, second)).role.value == "admin"
+                await authenticate(Reads(engine), first)
+            assert (await authenticate(Reads(engine), second)).role.value == "admin"
             async with engine.connect() as connection:
                 demo = ApiToken.label == DEMO_TOKEN_LABEL
                 count = select(func.count()).select_from(ApiToken).where(demo)
