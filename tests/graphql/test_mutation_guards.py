@@ -2,18 +2,13 @@
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 
-from gateway.app import create_app
-from gateway.config import Settings
 from storage.database import create_engine
 from storage.models import Session
-from tests.conftest import in_process_client
-from tests.fixtures.clock import ManualClock
 from tests.fixtures.dataset import FLEET_G, LOC_X, SESSIONS, USER_A, add_device
 from tests.graphql.test_mutations import run
 
@@ -61,20 +56,6 @@ async def test_an_unknown_end_location_is_a_validation_error(writable, engine):
 async def test_nul_characters_are_refused_not_a_fault(writable, arguments):
     result = await run(writable.client, writable.tokens["user_b"], "rateSession", arguments)
     assert result["code"] == "VALIDATION"
-
-
-@pytest.fixture
-async def clocked(writable):
-    """A second gateway over the writable database whose clock the test moves."""
-    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    settings = Settings(
-        database_url=writable.url,
-        public_base_url="https://gateway.test",
-        pagination_secret="test-signing-key-0123456789",
-    )
-    app = create_app(settings, clock=clock)
-    async with LifespanManager(app), in_process_client(app) as client:
-        yield client, clock
 
 
 async def test_a_lapsed_booking_cannot_start_and_no_longer_holds_the_device(

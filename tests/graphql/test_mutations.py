@@ -51,17 +51,25 @@ def until(minutes=30):
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
 
 
-async def test_a_rider_books_starts_pauses_resumes_ends_and_rates_a_rental(writable, device):
-    client, token = writable.client, writable.tokens["user_a"]
+async def test_a_rider_books_starts_pauses_resumes_ends_and_rates_a_rental(
+    writable, device, clocked
+):
+    client, clock = clocked
+    token = writable.tokens["user_a"]
     scooter = await device("e_scooter", fleet=FLEET_F)
-    booked = await run(client, token, "bookSession", f'deviceId: "{scooter}", until: "{until()}"')
+    deadline = (clock() + timedelta(minutes=30)).isoformat()
+    booked = await run(client, token, "bookSession", f'deviceId: "{scooter}", until: "{deadline}"')
     assert booked["__typename"] == "Session", booked
     assert (booked["status"], booked["kind"], booked["userId"]) == ("BOOKED", "RENTAL", str(USER_A))
     sid = booked["uuid"]
+    clock.advance(timedelta(seconds=30))
     started = await run(client, token, "startSession", f'sessionId: "{sid}"')
     assert started["status"] == "ACTIVE" and started["startTime"]
+    clock.advance(timedelta(seconds=60))
     assert (await run(client, token, "pauseSession", f'sessionId: "{sid}"'))["status"] == "ACTIVE"
+    clock.advance(timedelta(seconds=20))
     assert (await run(client, token, "resumeSession", f'sessionId: "{sid}"'))["status"] == "ACTIVE"
+    clock.advance(timedelta(seconds=50))
     ended = await run(
         client,
         token,
@@ -72,9 +80,9 @@ async def test_a_rider_books_starts_pauses_resumes_ends_and_rates_a_rental(writa
     assert [e["name"] for e in ended["events"]] == ["BOOK", "START", "PAUSE", "RESUME", "END"]
     assert ended["details"]["endLocation"] == {"uuid": str(LOC_Y)}
     assert ended["details"]["distanceTravelled"] == 1234.5
-    assert ended["details"]["secondsActive"] >= 0 and ended["details"]["secondsPaused"] >= 0
-    # Fleet F charges 0.25 per started minute: a ride of a few seconds is one minute.
-    assert ended["fee"] == {"currency": "EUR", "value": "0.25"}
+    assert (ended["details"]["secondsActive"], ended["details"]["secondsPaused"]) == (110, 20)
+    # Fleet F charges 0.25 per started minute: 130 s from start to end are three.
+    assert ended["fee"] == {"currency": "EUR", "value": "0.75"}
     assert ended["payment"] == {"status": "PENDING"}
     rated = await run(client, token, "rateSession", f'sessionId: "{sid}", rating: 4, comment: "ok"')
     assert rated["rating"] == {"rating": 4, "comment": "ok"}
