@@ -4,23 +4,41 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
+AUDIT := tests/graphql/audit
+AUDIT_STAMP := $(AUDIT)/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: install run test check browser lint format schema bench clean
+.PHONY: install lock run test check browser node lint format schema bench clean
 
-$(STAMP): pyproject.toml
+# Every distribution, transitive ones included, comes from requirements.lock (exact versions
+# and hashes); the gateway itself is then installed without resolving anything.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the gateway with its test tools
+install: $(STAMP)  ## create .venv and install the gateway with its test tools, as locked
 
-run: $(STAMP)  ## serve on 127.0.0.1:8000 with demo data (SQLite unless DATABASE_URL is set)
-	$(BIN)/session-gateway serve --demo
+lock: $(STAMP)  ## rewrite requirements.lock from pyproject.toml's pins (after changing one)
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --allow-unsafe --generate-hashes \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
-test: check browser  ## every check, then the whole test suite on SQLite and PostgreSQL
+run: $(STAMP)  ## serve on HOST:PORT (127.0.0.1:8000) with demo data (SQLite unless DATABASE_URL is set)
+	$(BIN)/session-gateway serve --demo --host $(HOST) --port $(PORT)
+
+test: check browser node  ## every check, then the whole test suite on SQLite and PostgreSQL
 	$(BIN)/pytest
+
+node: $(AUDIT_STAMP)  ## Node.js 22 and graphql-http for the GraphQL-over-HTTP audit, as locked
+
+$(AUDIT_STAMP): $(AUDIT)/package-lock.json
+	command -v npm >/dev/null || ($(SUDO) apt-get update \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y npm)
+	cd $(AUDIT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 browser:  ## Debian's chromium for the GraphiQL browser test, installed only when missing
 	test -x $(CHROMIUM) || ($(SUDO) apt-get update \
@@ -45,4 +63,5 @@ bench: $(STAMP)  ## load benchmark (see bench/README.md)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info session-gateway.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info session-gateway.db* \
+		$(AUDIT)/node_modules

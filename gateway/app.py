@@ -22,7 +22,8 @@ from gateway.ratelimit import RateLimitHeaders, open_buckets
 from gateway.responses import JSONResponse
 from gateway.rest.routes import rest_routes
 from gateway.state import GatewayState
-from gateway.tracing import TracingMiddleware, tracer_provider
+from gateway.tracing import tracer_provider, tracing_middleware
+from resolvers.clock import Clock, utc_now
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
 from resolvers.jwt_identity import JwtVerifier
@@ -78,10 +79,12 @@ def create_app(
     *,
     span_exporter: SpanExporter | None = None,
     freeze_heap: bool = False,
+    clock: Clock = utc_now,
 ) -> Starlette:
     """The gateway as an ASGI app; nothing connects until the lifespan starts.
 
-    Traces go to the configured OTLP collector, or to ``span_exporter`` when given.
+    Traces go to the configured OTLP collector, or to ``span_exporter`` when given;
+    commands read the time from ``clock`` (tests pass one they can advance).
     With ``freeze_heap`` (a serving process) everything alive once start-up is done
     (modules, the schema, the engine) moves out of the garbage collector's sight, so
     that collections prompted by request garbage no longer walk it.
@@ -113,7 +116,7 @@ def create_app(
             )
             metrics.watch_reads(compiled_statements, READS_BY_PATH)
             app.state.gateway = GatewayState(
-                settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets
+                settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets, clock
             )
             if freeze_heap:
                 gc.collect()
@@ -145,7 +148,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(RequestMiddleware, metrics=metrics),
-            *([Middleware(TracingMiddleware, provider=tracing)] if tracing else []),
+            *(tracing_middleware(tracing) if tracing else []),
             Middleware(HeaderLimit, max_bytes=settings.max_header_bytes),
             Middleware(RateLimitHeaders),
         ],

@@ -13,6 +13,8 @@ from gateway.config import Settings
 from storage.database import create_engine, is_sqlite
 
 DEMO_SESSIONS = 20_000
+DEMO_TOKEN_LABEL = "demo admin"  # noqa: S105 (a label, not a secret)
+DEMO_TOKEN_DAYS = 7
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -177,13 +179,20 @@ async def _prepare_demo(settings: Settings) -> str:
         if await count_sessions(engine) == 0:
             print(f"loading {DEMO_SESSIONS} demo sessions ...", file=sys.stderr)
             await load_demo(engine, DEMO_SESSIONS, seed=1)
-        return await create_token(engine, Role.ADMIN, label="demo admin")
+        # One demo token at a time, and not forever: each start replaces the last one.
+        return await create_token(
+            engine,
+            Role.ADMIN,
+            label=DEMO_TOKEN_LABEL,
+            expires_at=datetime.now(UTC) + timedelta(days=DEMO_TOKEN_DAYS),
+            replace_label=True,
+        )
     finally:
         await engine.dispose()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
+    from gateway.server import run_server
 
     base = f"http://{args.host}:{args.port}"
     # Workers read their settings from the environment: make `uri` fields point here.
@@ -197,7 +206,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
             f"  GraphiQL:  {base}/graphql  (its Headers tab holds the admin token)\n"
             f"  REST v2:   {base}/session/v2/sessions\n"
             f"  metrics:   {base}/metrics\n"
-            f"  admin token (send as 'Authorization: Bearer <token>'):\n\n  {token}\n\n"
+            f"  admin token (send as 'Authorization: Bearer <token>'; it is valid for\n"
+            f"  {DEMO_TOKEN_DAYS} days, and the next start replaces it):\n\n  {token}\n\n"
             f"  try:  curl -H 'Authorization: Bearer {token}' \\\n"
             f"          '{base}/session/v2/sessions?limit=2'\n",
             flush=True,
@@ -208,16 +218,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         print(
             "note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr
         )
-    uvicorn.run(
-        "gateway.app:serving_app",
-        factory=True,
+    run_server(
+        settings,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        lifespan="on",
-        timeout_graceful_shutdown=args.graceful_timeout,
-        timeout_keep_alive=args.keep_alive,
-        log_level=settings.log_level,
+        keep_alive=args.keep_alive,
+        graceful_timeout=args.graceful_timeout,
     )
 
 

@@ -141,6 +141,22 @@ class Settings:
     max_header_bytes: int = _setting(
         "MAX_HEADER_BYTES", 32768, "Largest total size of a request's headers, in bytes"
     )
+    request_header_timeout: float = _setting(
+        "REQUEST_HEADER_TIMEOUT",
+        10.0,
+        "Seconds a client has to send a request's headers, else 408 and closed; 0: no limit",
+    )
+    request_body_timeout: float = _setting(
+        "REQUEST_BODY_TIMEOUT",
+        30.0,
+        "Seconds a client has to send a request's body, else 408; 0: no limit",
+    )
+    forwarded_allow_ips: str = _setting(
+        "FORWARDED_ALLOW_IPS",
+        "",
+        "Proxies (comma-separated addresses or networks, `*` for any) whose "
+        "X-Forwarded-For/-Proto are believed; empty: none",
+    )
 
     def __post_init__(self) -> None:
         for item in fields(self):

@@ -1,15 +1,17 @@
-"""Size limits on what a client sends: request headers (every path) and bodies (read capped).
+"""Limits on what a client sends: request headers (every path), bodies (size and time).
 
 uvicorn's default parser accepts header blocks of hundreds of kilobytes, so the gateway
 bounds them itself. Bodies are only read through ``read_body``, which stops at the limit
 whether or not the client declared a ``Content-Length``.
 """
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import envelope_response
 from gateway.middleware import correlation_id_of
-from resolvers.errors import InvalidInput, PayloadTooLarge
+from resolvers.errors import InvalidInput, PayloadTooLarge, RequestTimeout
 
 
 class HeaderLimit:
@@ -55,23 +57,34 @@ def check_declared_length(scope: Scope, max_bytes: int) -> None:
         )
 
 
-async def read_body(receive: Receive, max_bytes: int) -> bytes:
-    """The whole request body, refusing it as soon as it passes ``max_bytes``."""
+async def read_body(receive: Receive, max_bytes: int, max_seconds: float = 0.0) -> bytes:
+    """The whole request body, refused past ``max_bytes`` or after ``max_seconds``.
+
+    ``max_seconds`` bounds the whole body, not each chunk, so a client trickling bytes cannot
+    hold the request open either; 0 waits as long as the client likes.
+    """
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(
-                f"the request body is over {max_bytes} bytes; at most {max_bytes} are accepted"
-            )
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(max_seconds or None):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PayloadTooLarge(
+                        f"the request body is over {max_bytes} bytes; "
+                        f"at most {max_bytes} are accepted"
+                    )
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError as error:
+        raise RequestTimeout(
+            f"the request body took over {max_seconds:g} s to arrive ({size} bytes came)"
+        ) from error
     return b"".join(chunks)
 
 

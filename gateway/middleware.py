@@ -9,10 +9,11 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import error_response
+from gateway.logs import ACCESS_LOGGER, current_correlation_id
 from gateway.metrics import Metrics
 from gateway.state import READS
 
-access_log = logging.getLogger("session_gateway.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 CORRELATION_HEADER = b"x-correlation-id"
 
 
@@ -53,6 +54,7 @@ class RequestMiddleware:
         correlation_id = _incoming_correlation_id(scope)
         state = scope.setdefault("state", {})
         state["correlation_id"] = correlation_id
+        context_token = current_correlation_id.set(correlation_id)
         started = time.perf_counter()
         status = 0
 
@@ -79,6 +81,7 @@ class RequestMiddleware:
                 await reads.release()
             if scope["type"] == "http":
                 self._record(scope, status or 500, time.perf_counter() - started, correlation_id)
+            current_correlation_id.reset(context_token)
 
     def _record(self, scope: Scope, status: int, seconds: float, correlation_id: str) -> None:
         route = getattr(scope.get("route"), "path", "unmatched")

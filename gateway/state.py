@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 from gateway.buckets import Buckets
 from gateway.config import Settings
 from gateway.metrics import Metrics
+from resolvers.clock import Clock, utc_now
 from resolvers.context import RequestScope
 from resolvers.cursors import CursorCodec
 from resolvers.jwt_identity import JwtVerifier
@@ -28,6 +29,7 @@ class GatewayState:
     updates: UpdateBus
     jwt: JwtVerifier | None = None
     buckets: Buckets | None = None
+    clock: Clock = utc_now
 
     @staticmethod
     def of(connection: HTTPConnection) -> "GatewayState":
@@ -57,6 +59,7 @@ class GatewayState:
             self.updates,
             self.metrics.observe_batch,
             reads,
+            self.clock,
         )
 
 

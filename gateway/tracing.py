@@ -1,15 +1,21 @@
 """OpenTelemetry tracing, off unless a collector is configured: one server span per request.
 
-Spans carry the method, route template, status and correlation id, so a trace can be
-found from a client's error report. Export is batched in the background and never slows
-a request; with no endpoint configured nothing is created at all.
+OpenTelemetry's ASGI instrumentation makes the server span: it joins the caller's trace
+when the request carries a W3C ``traceparent`` (and ``tracestate``), and records the
+method, status and an error status for 5xx. ``RouteSpan`` then names the span after the
+route template (``GET /session/v2/sessions/{id}`` rather than one name per id) and adds
+the correlation id, so a trace can be found from a client's error report. Export is
+batched in the background and never slows a request; with no endpoint configured
+nothing is created at all.
 """
 
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Settings
@@ -29,37 +35,38 @@ def tracer_provider(
     return provider
 
 
-class TracingMiddleware:
-    """Wraps every HTTP request in a server span named after its route template."""
+def tracing_middleware(provider: TracerProvider) -> list[Middleware]:
+    """The server span of every request, then its route name (outermost first)."""
+    return [
+        # Only the request's span: no child span for every receive and send message.
+        Middleware(
+            OpenTelemetryMiddleware, tracer_provider=provider, exclude_spans=["receive", "send"]
+        ),
+        Middleware(RouteSpan),
+    ]
 
-    def __init__(self, app: ASGIApp, provider: TracerProvider) -> None:
+
+class RouteSpan:
+    """Names the current server span after the route template and adds the correlation id."""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.tracer = provider.get_tracer("session_gateway")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
-        with self.tracer.start_as_current_span(method, kind=SpanKind.SERVER) as span:
-            status = 500
 
-            async def send_status(message: Message) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            try:
-                await self.app(scope, receive, send_status)
-            finally:
+        async def send_named(message: Message) -> None:
+            # The instrumentation ends the span with the response's last byte: name it first.
+            if message["type"] == "http.response.start":
+                span = trace.get_current_span()
                 route = getattr(scope.get("route"), "path", "unmatched")
-                span.update_name(f"{method} {route}")
-                span.set_attribute("http.request.method", method)
+                span.update_name(f"{scope['method']} {route}")
                 span.set_attribute("http.route", route)
-                span.set_attribute("http.response.status_code", status)
                 correlation_id = scope.get("state", {}).get("correlation_id")
                 if correlation_id:
                     span.set_attribute("session_gateway.correlation_id", correlation_id)
-                if status >= 500:
-                    span.set_status(Status(StatusCode.ERROR))
+            await send(message)
+
+        await self.app(scope, receive, send_named)

@@ -8,13 +8,18 @@ it as GraphQL does.
 """
 
 import math
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+# Python's parsers are lenient (``date.fromisoformat("20250101")`` and ``"2025-W01-1"``,
+# ``uuid.UUID("{...}")`` and 32 bare hex digits): a value first matches the exact shape.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def format_timestamp(value: datetime) -> str:
@@ -41,6 +46,23 @@ def parse_timestamp(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {value!r} has no time zone offset")
     return parsed
+
+
+def parse_date(value: str) -> date:
+    """A calendar date written exactly ``YYYY-MM-DD`` (RFC 3339 ``full-date``)."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError(f"{str(value)[:64]!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r} is not a calendar date") from error
+
+
+def parse_uuid(value: str) -> uuid.UUID:
+    """A UUID written in its hyphenated form (RFC 9562), in either case."""
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        raise ValueError(f"{str(value)[:64]!r} is not a UUID")
+    return uuid.UUID(value)
 
 
 def format_decimal(value: Decimal) -> str:

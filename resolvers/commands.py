@@ -8,7 +8,7 @@ The database's partial unique index decides races for a device's one open sessio
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -34,10 +34,6 @@ from storage.records import DeviceRecord, EventRecord, SessionRecord
 
 MAX_BOOKING = timedelta(hours=24)
 MAX_COMMENT = 1000
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _visible_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
@@ -163,7 +159,7 @@ async def _create(
     if device is None or not _may_use_device(request, device):
         raise NotFound(f"device {device_id} not found")
     user = _acting_user(request, user_id)
-    now = _now()
+    now = request.now()
     parking = device.kind.is_parking
     if start_location_id is not None and parking:
         raise InvalidInput("startLocationId is only for rentals")
@@ -214,7 +210,7 @@ async def book_session(
     user_id: uuid.UUID | None = None,
 ) -> SessionRecord:
     """Reserve a device until ``until`` (at most 24 hours ahead)."""
-    now = _now()
+    now = request.now()
     if until.tzinfo is None:
         raise InvalidInput(f"until {until.isoformat()} has no time zone offset")
     if not now < until <= now + MAX_BOOKING:
@@ -241,12 +237,12 @@ async def start_session(
     current = await _visible_session(request, session_id)
     apply(LifecycleState(current.kind, current.status), Command.START)
     until = current.booked_until_time
-    if current.status is SessionStatus.BOOKED and until is not None and until < _now():
+    if current.status is SessionStatus.BOOKED and until is not None and until < request.now():
         raise InvalidTransition(f"the booking expired at {until.isoformat()}")
     if start_location_id is not None and current.kind is SessionKind.PARKING:
         raise InvalidInput("startLocationId is only for rentals")
     await _check_location(request, start_location_id)
-    now = _now()
+    now = request.now()
     values: dict[str, Any] = {
         "status": SessionStatus.ACTIVE.value,
         "start_time": now,
@@ -262,7 +258,7 @@ async def cancel_booking(request: RequestScope, session_id: uuid.UUID) -> Sessio
     """End a booking that never started."""
     current = await _visible_session(request, session_id)
     apply(LifecycleState(current.kind, current.status), Command.CANCEL)
-    now = _now()
+    now = request.now()
     values = {"status": "ended", "end_time": now, "reference_time": now, "updated_at": now}
     return await _write(request, current, values, [(EventName.END, now)])
 
@@ -273,7 +269,7 @@ async def _pause_or_resume(
     current = await _visible_session(request, session_id)
     events = await _events(request, session_id)
     apply(LifecycleState(current.kind, current.status, is_paused(events)), command)
-    now = _now()
+    now = request.now()
     name = EventName.PAUSE if command is Command.PAUSE else EventName.RESUME
     return await _write(request, current, {"updated_at": now}, [(name, now)])
 
@@ -309,7 +305,7 @@ async def end_session(
     for name, value in (("distanceTravelled", distance_travelled), ("batteryUsed", battery_used)):
         if value is not None and not 0 <= value < 1e9:
             raise InvalidInput(f"{name} {value!r} must be a non-negative number")
-    now = _now()
+    now = request.now()
     assert current.start_time is not None
     paused = paused_seconds(events, now)
     duration = session_duration(current.start_time, now)
@@ -358,7 +354,7 @@ async def rate_session(
         raise InvalidTransition("only an ended session can be rated")
     if current.rating is not None:
         raise InvalidTransition("the session has already been rated")
-    values = {"rating": rating, "rating_comment": comment, "updated_at": _now()}
+    values = {"rating": rating, "rating_comment": comment, "updated_at": request.now()}
     return await _write(request, current, values)
 
 
@@ -370,4 +366,6 @@ async def set_payment_status(
         raise Forbidden("only an admin can change a payment status")
     current = await _visible_session(request, session_id)
     target = next_payment_status(current.payment_status, status)
-    return await _write(request, current, {"payment_status": target.value, "updated_at": _now()})
+    return await _write(
+        request, current, {"payment_status": target.value, "updated_at": request.now()}
+    )

@@ -3,11 +3,13 @@
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from loaders.base import Reads, Visibility
 from loaders.registry import BatchObserver, Loaders
+from resolvers.clock import Clock, utc_now
 from resolvers.cursors import CursorCodec
 from resolvers.scope import Principal
 from storage.database import write_transaction
@@ -24,6 +26,7 @@ class RequestScope:
     cursors: CursorCodec
     loaders: Loaders
     updates: UpdateBus = field(default_factory=UpdateBus)
+    clock: Clock = utc_now
 
     @classmethod
     def open(
@@ -34,6 +37,7 @@ class RequestScope:
         updates: UpdateBus | None = None,
         observe_batch: BatchObserver | None = None,
         reads: Reads | None = None,
+        clock: Clock = utc_now,
     ) -> "RequestScope":
         """A fresh scope with fresh loaders bound to the principal's visibility.
 
@@ -47,7 +51,7 @@ class RequestScope:
         )
         reads = reads or Reads(engine)
         loaders = Loaders(reads, visibility, observe_batch)
-        return cls(principal, engine, reads, cursors, loaders, updates or UpdateBus())
+        return cls(principal, engine, reads, cursors, loaders, updates or UpdateBus(), clock)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -60,3 +64,7 @@ class RequestScope:
         await self.reads.release()
         async with write_transaction(self.engine) as connection:
             yield connection
+
+    def now(self) -> datetime:
+        """The time to stamp writes with: whole seconds, as every stored timestamp has."""
+        return self.clock().replace(microsecond=0)

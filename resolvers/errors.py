@@ -97,6 +97,12 @@ class UnsupportedMediaType(DomainError):
     code = "UNSUPPORTED_MEDIA_TYPE"
 
 
+class RequestTimeout(DomainError):
+    """The client took longer to send its request than the gateway waits."""
+
+    code = "REQUEST_TIMEOUT"
+
+
 class HeadersTooLarge(DomainError):
     """The request headers are larger than the gateway accepts."""
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import Reads
@@ -54,12 +54,19 @@ async def create_token(
     fleet_ids: Iterable[uuid.UUID] = (),
     label: str = "",
     expires_at: datetime | None = None,
+    replace_label: bool = False,
 ) -> str:
-    """Issue a new token and return it; only its digest is kept."""
+    """Issue a new token and return it; only its digest is kept.
+
+    With ``replace_label`` the tokens issued before under the same label are revoked in
+    the same transaction, so a token re-issued at every start does not pile up.
+    """
     if role is Role.USER and user_id is None:
         raise InvalidInput("a user token needs a user id")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with write_transaction(engine) as connection:
+        if replace_label:
+            await connection.execute(delete(ApiToken).where(ApiToken.label == label))
         await connection.execute(
             insert(ApiToken).values(
                 id=uuid.uuid4(),

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,8 +25,10 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.config import Settings
 from gateway.state import GatewayState
+from resolvers.clock import Clock, utc_now
 from storage.database import count_statements, create_engine
 from storage.migrate import upgrade
+from tests.fixtures.clock import ManualClock
 from tests.fixtures.dataset import load_dataset
 
 # The differential tests' example counts: "ci" by default, more with
@@ -120,7 +123,9 @@ async def backend(
 
 
 @asynccontextmanager
-async def running_app(url: str, **overrides: Any) -> AsyncIterator[Starlette]:
+async def running_app(
+    url: str, *, clock: Clock = utc_now, **overrides: Any
+) -> AsyncIterator[Starlette]:
     """The gateway over ``url``, with its lifespan running; ``overrides`` change settings."""
     settings = Settings(
         database_url=url,
@@ -128,7 +133,7 @@ async def running_app(url: str, **overrides: Any) -> AsyncIterator[Starlette]:
         pagination_secret="test-signing-key-0123456789",
         **overrides,
     )
-    application = create_app(settings)
+    application = create_app(settings, clock=clock)
     async with LifespanManager(application):
         yield application
 
@@ -257,3 +262,14 @@ async def writable(
         in_process_client(application) as c,
     ):
         yield Writable(request.param, url, application, c, tokens)
+
+
+@pytest.fixture
+async def clocked(writable: Writable) -> AsyncIterator[tuple[httpx.AsyncClient, ManualClock]]:
+    """A second gateway over the writable database whose clock the test sets and moves."""
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    async with (
+        running_app(writable.url, clock=clock) as application,
+        in_process_client(application) as c,
+    ):
+        yield c, clock

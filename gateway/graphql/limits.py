@@ -40,6 +40,7 @@ class GraphQLLimits:
     max_cost: int = 50_000
     max_batch: int = 10
     max_body_bytes: int = 65536
+    body_timeout: float = 30.0
     introspection: bool = True
 
     @classmethod
@@ -52,6 +53,7 @@ class GraphQLLimits:
             max_cost=settings.graphql_max_cost,
             max_batch=min(settings.graphql_max_batch, BATCH_CEILING),
             max_body_bytes=settings.graphql_max_body_bytes,
+            body_timeout=settings.request_body_timeout,
             introspection=settings.graphql_introspection,
         )
 

@@ -22,13 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.auth import bearer_token
 from gateway.config import Settings
 from gateway.errors import CODE_BY_HTTP_STATUS
-from gateway.graphql.admission import (
-    admit,
-    check_body_shape,
-    error_body,
-    refusal,
-    response_status,
-)
+from gateway.graphql.admission import admit, check_body_shape, error_body, refusal
 from gateway.graphql.context import Context
 from gateway.graphql.errors import client_error
 from gateway.graphql.explorer import (
@@ -38,6 +32,12 @@ from gateway.graphql.explorer import (
     explorer_page,
 )
 from gateway.graphql.limits import GraphQLLimits, hide_suggestions
+from gateway.graphql.media import (
+    JSON,
+    is_request_error,
+    request_error_status,
+    response_media_type,
+)
 from gateway.graphql.persisted import DocumentGate, DocumentTransportWSHandler, refused
 from gateway.graphql.planning import PlannedReads
 from gateway.graphql.schema import schema
@@ -79,7 +79,8 @@ class GraphQLView(GraphQL[Context, None]):
         except HTTPException as error:
             code = CODE_BY_HTTP_STATUS.get(error.status_code, "VALIDATION")
             body = error_body(code, error.reason, correlation_id_of(scope), self.limits.max_cost)
-            response = JSONResponse(body, status_code=error.status_code)
+            media_type = _media_type(request)
+            response = JSONResponse(body, status_code=error.status_code, media_type=media_type)
         await response(scope, receive, send)
 
     def encode_json(self, data: object) -> str:
@@ -144,14 +145,28 @@ class GraphQLView(GraphQL[Context, None]):
         await self.documents.keep(request, admitted, result)
         return result
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Where the response's headers gather, knowing the media type the client accepts."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = _media_type(request)
+        return sub_response
+
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
-        """The JSON response; an operation refused before it ran gets a 4xx status."""
-        status = response_status(response_data)
-        if status is not None:
-            sub_response.status_code = status
-        return super().create_response(response_data, sub_response)
+        """The response in the negotiated media type, with the status it prescribes.
+
+        An operation refused before it ran has no ``data`` entry, as the GraphQL
+        specification asks of request errors (see ``gateway.graphql.media``).
+        """
+        media_type = sub_response.media_type or JSON
+        if isinstance(response_data, dict) and is_request_error(response_data):
+            response_data.pop("data", None)
+            sub_response.status_code = request_error_status(response_data, media_type)
+        response = super().create_response(response_data, sub_response)
+        response.media_type = media_type
+        response.headers["content-type"] = media_type
+        return response
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -195,6 +210,10 @@ class GraphQLView(GraphQL[Context, None]):
         return unset
 
 
+def _media_type(request: Request | WebSocket) -> str:
+    return response_media_type(request.headers.get("accept", ""))
+
+
 def _wants_graphiql(request: Request) -> bool:
     return request.method == "GET" and "text/html" in request.headers.get("accept", "")
 
@@ -221,9 +240,11 @@ class AuthenticatedGraphQL:
             response = await self.view.render_graphql_ide(request)
         else:
             try:
-                receive = await admit(request, receive, limits.max_body_bytes)
+                receive = await admit(request, receive, limits.max_body_bytes, limits.body_timeout)
             except Exception as error:
-                response = refusal(error, correlation_id_of(scope), limits.max_cost)
+                response = refusal(
+                    error, correlation_id_of(scope), limits.max_cost, _media_type(request)
+                )
             else:
                 await self.view(scope, receive, send)
                 return

@@ -12,40 +12,38 @@ from datetime import date
 
 from starlette.requests import Request
 
+from planner import formats
 from resolvers.errors import InvalidInput
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DIGITS = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]+")
 BOOLEANS = {"true": True, "false": False}
 NO_PARAMS: frozenset[str] = frozenset()
 
 
 def parse_uuid(name: str, raw: str) -> uuid.UUID:
     """A hyphenated UUID, or InvalidInput naming the parameter."""
-    if not _UUID.fullmatch(raw):
-        raise InvalidInput(f"{name} {raw[:64]!r} is not a UUID")
-    return uuid.UUID(raw)
+    try:
+        return formats.parse_uuid(raw)
+    except ValueError as error:
+        raise InvalidInput(f"{name} {error}") from error
 
 
 def parse_date(name: str, raw: str) -> date:
     """A calendar date written YYYY-MM-DD."""
-    if not _DATE.fullmatch(raw):
-        raise InvalidInput(f"{name} {raw[:64]!r} is not a date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(raw)
+        return formats.parse_date(raw)
     except ValueError as error:
-        raise InvalidInput(f"{name} {raw!r} is not a calendar date") from error
+        raise InvalidInput(f"{name} {error}") from error
 
 
 def parse_integer(name: str, raw: str, minimum: int, maximum: int) -> int:
-    """A decimal integer within minimum..maximum, digits only."""
-    if not _DIGITS.fullmatch(raw):
+    """A decimal integer within minimum..maximum: digits, and a minus sign if negative."""
+    if not _INTEGER.fullmatch(raw):
         raise InvalidInput(f"{name} {raw[:64]!r} is not an integer")
     try:
         value = int(raw)
     except ValueError:  # more digits than int() accepts: far out of range anyway
-        value = maximum + 1
+        value = minimum - 1 if raw.startswith("-") else maximum + 1
     if not minimum <= value <= maximum:
         raise InvalidInput(f"{name} must be between {minimum} and {maximum}, got {raw[:24]}")
     return value

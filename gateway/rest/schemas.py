@@ -102,7 +102,22 @@ COMPONENT_SCHEMAS: dict[str, Schema] = {
         },
         "The error envelope of every error response",
     ),
-    "Ref": closed({"id": UUID, "uri": URI}, "A linked location, device or fleet"),
+    "Ref": closed(
+        {
+            "id": UUID,
+            "uri": {
+                **URI,
+                "description": (
+                    "The object in the platform's Location, Device or Fleet service: "
+                    "/location/v1/locations/{id}, /device/v1/devices/{id} or "
+                    "/fleet/v1/fleets/{id} under the public base URL. Those services answer "
+                    "these paths, not this gateway (404 here); read the object through "
+                    "GraphQL (node, locations, devices, fleets) instead."
+                ),
+            },
+        },
+        "A linked location, device or fleet",
+    ),
     "Money": closed(
         {
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},

@@ -1,7 +1,13 @@
 """Prometheus metrics an operator watches: operations, batches, pool, subscriptions, 404s."""
 
+import asyncio
+
+import httpx
+
 from gateway.metrics import Metrics
 from tests.conftest import auth
+from tests.graphql.test_subscriptions import subscription
+from tests.live_server import live_server
 
 
 def sample(text: str, prefix: str) -> float:
@@ -33,10 +39,39 @@ async def test_loader_batch_sizes_are_observed(client, tokens):
     assert 'loader="OpenSessionByDeviceLoader"' in text
 
 
-async def test_pool_use_and_open_subscriptions_are_gauges(client):
-    text = (await client.get("/metrics")).text
-    assert sample(text, "session_gateway_db_pool_checked_out") >= 0
-    assert sample(text, "session_gateway_open_subscriptions") == 0
+POOL = "session_gateway_db_pool_checked_out"
+SUBSCRIPTIONS = "session_gateway_open_subscriptions"
+
+
+async def test_the_pool_gauge_counts_the_connections_checked_out_of_the_gateways_pool(app, client):
+    engine = app.state.gateway.engine
+    before = sample((await client.get("/metrics")).text, POOL)
+    async with engine.connect() as first, engine.connect() as second:
+        await first.exec_driver_sql("SELECT 1")
+        await second.exec_driver_sql("SELECT 1")
+        during = sample((await client.get("/metrics")).text, POOL)
+    after = sample((await client.get("/metrics")).text, POOL)
+    assert (during - before, after) == (2, before)
+
+
+async def gauge_reaches(base: str, prefix: str, value: float) -> float:
+    """The gauge once it shows ``value`` (it follows the server's own tasks), or its last."""
+    async with httpx.AsyncClient() as http:
+        for _ in range(100):
+            seen = sample((await http.get(f"{base}/metrics")).text, prefix)
+            if seen == value:
+                break
+            await asyncio.sleep(0.05)
+    return seen
+
+
+async def test_the_subscription_gauge_counts_open_subscriptions(writable):
+    admin = writable.tokens["admin"]
+    async with live_server(writable.url) as base:
+        assert await gauge_reaches(base, SUBSCRIPTIONS, 0) == 0
+        async with subscription(base, admin), subscription(base, admin):
+            assert await gauge_reaches(base, SUBSCRIPTIONS, 2) == 2
+        assert await gauge_reaches(base, SUBSCRIPTIONS, 0) == 0
 
 
 async def test_a_trailing_slash_is_not_redirected(client, tokens):

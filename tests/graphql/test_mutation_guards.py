@@ -2,7 +2,7 @@
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -58,16 +58,20 @@ async def test_nul_characters_are_refused_not_a_fault(writable, arguments):
     assert result["code"] == "VALIDATION"
 
 
-async def test_a_lapsed_booking_cannot_start_and_no_longer_holds_the_device(writable, engine):
+async def test_a_lapsed_booking_cannot_start_and_no_longer_holds_the_device(
+    writable, engine, clocked
+):
+    client, clock = clocked
     locker = await add_device(engine, "locker", location=LOC_X)
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
-    booked = await run(writable.client, writable.tokens["user_a"], "bookSession",
-                       f'deviceId: "{locker}", until: "{soon}"')  # fmt: skip
-    await asyncio.sleep(1.5)
-    late = await run(writable.client, writable.tokens["user_a"], "startSession",
+    until = (clock() + timedelta(minutes=10)).isoformat()
+    booked = await run(client, writable.tokens["user_a"], "bookSession",
+                       f'deviceId: "{locker}", until: "{until}"')  # fmt: skip
+    assert booked["status"] == "BOOKED", booked
+    clock.advance(timedelta(minutes=10, seconds=1))
+    late = await run(client, writable.tokens["user_a"], "startSession",
                      f'sessionId: "{booked["uuid"]}"')  # fmt: skip
     assert late["code"] == "INVALID_TRANSITION" and "expired" in late["message"]
-    other = await run(writable.client, writable.tokens["user_b"], "startSession",
+    other = await run(client, writable.tokens["user_b"], "startSession",
                       f'deviceId: "{locker}"')  # fmt: skip
     assert other["status"] == "ACTIVE"
     async with engine.connect() as connection:

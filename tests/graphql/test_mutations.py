@@ -1,5 +1,6 @@
 """The session lifecycle through GraphQL mutations, end to end on both databases."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -50,17 +51,25 @@ def until(minutes=30):
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
 
 
-async def test_a_rider_books_starts_pauses_resumes_ends_and_rates_a_rental(writable, device):
-    client, token = writable.client, writable.tokens["user_a"]
+async def test_a_rider_books_starts_pauses_resumes_ends_and_rates_a_rental(
+    writable, device, clocked
+):
+    client, clock = clocked
+    token = writable.tokens["user_a"]
     scooter = await device("e_scooter", fleet=FLEET_F)
-    booked = await run(client, token, "bookSession", f'deviceId: "{scooter}", until: "{until()}"')
+    deadline = (clock() + timedelta(minutes=30)).isoformat()
+    booked = await run(client, token, "bookSession", f'deviceId: "{scooter}", until: "{deadline}"')
     assert booked["__typename"] == "Session", booked
     assert (booked["status"], booked["kind"], booked["userId"]) == ("BOOKED", "RENTAL", str(USER_A))
     sid = booked["uuid"]
+    clock.advance(timedelta(seconds=30))
     started = await run(client, token, "startSession", f'sessionId: "{sid}"')
     assert started["status"] == "ACTIVE" and started["startTime"]
+    clock.advance(timedelta(seconds=60))
     assert (await run(client, token, "pauseSession", f'sessionId: "{sid}"'))["status"] == "ACTIVE"
+    clock.advance(timedelta(seconds=20))
     assert (await run(client, token, "resumeSession", f'sessionId: "{sid}"'))["status"] == "ACTIVE"
+    clock.advance(timedelta(seconds=50))
     ended = await run(
         client,
         token,
@@ -71,9 +80,9 @@ async def test_a_rider_books_starts_pauses_resumes_ends_and_rates_a_rental(writa
     assert [e["name"] for e in ended["events"]] == ["BOOK", "START", "PAUSE", "RESUME", "END"]
     assert ended["details"]["endLocation"] == {"uuid": str(LOC_Y)}
     assert ended["details"]["distanceTravelled"] == 1234.5
-    assert ended["details"]["secondsActive"] >= 0 and ended["details"]["secondsPaused"] >= 0
-    # Fleet F charges 0.25 per started minute: a ride of a few seconds is one minute.
-    assert ended["fee"] == {"currency": "EUR", "value": "0.25"}
+    assert (ended["details"]["secondsActive"], ended["details"]["secondsPaused"]) == (110, 20)
+    # Fleet F charges 0.25 per started minute: 130 s from start to end are three.
+    assert ended["fee"] == {"currency": "EUR", "value": "0.75"}
     assert ended["payment"] == {"status": "PENDING"}
     rated = await run(client, token, "rateSession", f'sessionId: "{sid}", rating: 4, comment: "ok"')
     assert rated["rating"] == {"rating": 4, "comment": "ok"}
@@ -95,6 +104,35 @@ async def test_a_parking_session_started_on_a_device_ends_with_the_location_fee(
     # Location X gives 15 free minutes.
     assert ended["fee"] == {"currency": "EUR", "value": "0.00"}
     assert ended["payment"] == {"status": "NOT_CHARGED"}
+
+
+WHOLE_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+async def test_timestamps_written_by_mutations_have_the_precision_of_the_stored_data(
+    writable, device
+):
+    locker = await device("locker", location=LOC_X)
+    token = writable.tokens["user_b"]
+    started = await run(writable.client, token, "startSession", f'deviceId: "{locker}"')
+    ended = await run(writable.client, token, "endSession", f'sessionId: "{started["uuid"]}"')
+    rest = await writable.client.get(
+        f"/session/v2/users/{USER_B}/sessions/{started['uuid']}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    stored = await writable.client.get(
+        f"/session/v2/users/{USER_A}/sessions/{SESSIONS[0].id}",
+        headers={"Authorization": f"Bearer {writable.tokens['admin']}"},
+    )
+    written = [
+        ended["startTime"],
+        ended["endTime"],
+        *(e["timestamp"] for e in ended["events"]),
+        rest.json()["start_time"],
+        *(e["timestamp"] for e in rest.json()["events"]),
+    ]
+    assert stored.status_code == 200 and WHOLE_SECOND.fullmatch(stored.json()["start_time"])
+    assert all(WHOLE_SECOND.fullmatch(t) for t in written), written
 
 
 async def test_a_booking_can_be_cancelled_and_then_nothing_else(writable, device):

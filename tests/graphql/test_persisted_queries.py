@@ -10,6 +10,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from gateway.graphql.media import GRAPHQL_RESPONSE, JSON
 from resolvers.documents import DocumentStore, document_hash
 from storage.database import create_engine
 from tests.conftest import auth
@@ -27,9 +28,10 @@ def apq(digest: str, version: object = 1) -> dict:
     return {"persistedQuery": {"version": version, "sha256Hash": digest}}
 
 
-async def post(client, token, query=None, extensions=None, **fields):
+async def post(client, token, query=None, extensions=None, accept=GRAPHQL_RESPONSE, **fields):
+    """POST an operation; refusals keep their 4xx under the default media type."""
     body = {"query": query, "extensions": extensions, **fields}
-    return await client.post("/graphql", json=body, headers=auth(token))
+    return await client.post("/graphql", json=body, headers={**auth(token), "Accept": accept})
 
 
 def roles(body):
@@ -43,11 +45,16 @@ async def store(writable):
     await engine.dispose()
 
 
-async def test_an_unknown_hash_asks_for_the_document_with_apollos_error(writable):
-    response = await post(writable.client, writable.tokens["admin"], None, apq("0" * 64))
-    assert response.status_code == 200  # as Apollo Server: clients then send the document
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    # 200 as Apollo Server; 404 (as Apollo Router) where a request error must be a 4xx.
+    [(JSON, 200), (GRAPHQL_RESPONSE, 404)],
+)
+async def test_an_unknown_hash_asks_for_the_document_with_apollos_error(writable, accept, status):
+    response = await post(writable.client, writable.tokens["admin"], None, apq("0" * 64), accept)
+    assert response.status_code == status  # clients then send the document with its hash
     body = response.json()
-    assert body["data"] is None
+    assert "data" not in body
     [error] = body["errors"]
     assert error["message"] == "PersistedQueryNotFound"
     assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"

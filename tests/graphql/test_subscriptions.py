@@ -146,15 +146,21 @@ async def test_a_subscription_ends_when_its_token_expires(writable, new_device):
     from resolvers.identity import create_token
     from storage.enums import Role
 
-    engine = create_engine(writable.url)
-    try:
-        soon = datetime.now(UTC) + timedelta(seconds=2)
-        short_lived = await create_token(engine, Role.ADMIN, expires_at=soon)
-    finally:
-        await engine.dispose()
+    async def short_lived() -> str:
+        # Issued once the server is up, so that its slow start cannot expire it first.
+        engine = create_engine(writable.url)
+        try:
+            soon = datetime.now(UTC) + timedelta(seconds=2)
+            return await create_token(engine, Role.ADMIN, expires_at=soon)
+        finally:
+            await engine.dispose()
+
     admin = writable.tokens["admin"]
-    async with live_server(writable.url) as base, subscription(base, short_lived) as socket:
-        await asyncio.sleep(2.5)
+    async with (
+        live_server(writable.url) as base,
+        subscription(base, await short_lived()) as socket,
+    ):
+        await asyncio.sleep(2.5)  # the server process reads the system clock
         await mutate(base, admin, start_on(await new_device(), USER_A))
         message = json.loads(await asyncio.wait_for(socket.recv(), 10))
         while message["type"] in ("ping", "pong"):

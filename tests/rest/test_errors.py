@@ -86,6 +86,24 @@ async def test_a_malformed_parameter_is_a_400_before_any_database_round_trip(
     assert statements.count == 0
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("limit=-1", "limit must be between 1 and 1000, got -1"),
+        ("limit=0", "limit must be between 1 and 1000, got 0"),
+        ("limit=-0", "limit must be between 1 and 1000, got -0"),
+        ("limit=--1", "limit '--1' is not an integer"),
+        ("limit=%2B1", "limit '+1' is not an integer"),
+    ],
+)
+async def test_an_integer_out_of_range_is_called_out_of_range_not_malformed(
+    rest, tokens, query, message
+):
+    response = await rest.get(f"{V2_LIST}?{query}", tokens["admin"])
+    assert_envelope(response, 400, "VALIDATION")
+    assert response.json()["error_message"] == message
+
+
 async def test_a_date_range_ending_before_it_starts_names_both_dates(rest, tokens):
     response = await rest.get(f"{V2_LIST}?from=2025-01-16&to=2025-01-15", tokens["admin"])
     assert "2025-01-16" in response.json()["error_message"]

@@ -84,3 +84,18 @@ async def test_the_components_have_the_documented_key_sets(document, component, 
     documented = EXAMPLES[example] if example else EXAMPLES["v2_session"]["travel"]
     assert set(schema["properties"]) == set(schema["required"]) == set(documented)
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(
+    "path", ["/location/v1/locations/{id}", "/device/v1/devices/{id}", "/fleet/v1/fleets/{id}"]
+)
+async def test_a_refs_uri_is_documented_as_another_services_path_which_is_not_served_here(
+    document, client, tokens, path
+):
+    description = document["components"]["schemas"]["Ref"]["properties"]["uri"]["description"]
+    assert path in description and "not this gateway" in description
+    response = await client.get(
+        path.replace("{id}", "00000000-0000-0000-0000-000000000001"),
+        headers={"Authorization": f"Bearer {tokens['admin']}"},
+    )
+    assert response.status_code == 404

@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 from gateway.app import create_app
+from gateway.graphql.media import GRAPHQL_RESPONSE
 from tests.conftest import auth
 from tests.fixtures.dataset import DOCK_X, SESSIONS, USER_A
 from tests.security.gateways import graphql_error, settings_for
@@ -44,7 +45,9 @@ async def still_serving(client, tokens):
 
 
 def gql_post(client, tokens, body, **headers):
-    return client.post("/graphql", json=body, headers={**auth(tokens["admin"]), **headers})
+    """POST as a client asking for graphql-response+json, where refusals keep their 4xx."""
+    headers = {"Accept": GRAPHQL_RESPONSE, **auth(tokens["admin"]), **headers}
+    return client.post("/graphql", json=body, headers=headers)
 
 
 def assert_refused(response, status: int, code: str) -> dict:

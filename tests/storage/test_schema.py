@@ -25,7 +25,7 @@ async def engine(backend):
 
 async def test_the_migrated_schema_matches_the_models(engine):
     def diff(connection):
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
         return compare_metadata(context, Base.metadata)
 
     async with engine.connect() as connection:
