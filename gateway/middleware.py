@@ -86,6 +86,8 @@ class RequestMiddleware:
     def _record(self, scope: Scope, status: int, seconds: float, correlation_id: str) -> None:
         route = getattr(scope.get("route"), "path", "unmatched")
         self.metrics.observe(scope["method"], route, status, seconds)
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         principal = scope.get("state", {}).get("principal")
         access_log.info(
             orjson.dumps(

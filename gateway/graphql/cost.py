@@ -12,7 +12,7 @@ refuse it anyway); ``nodes(ids:)`` counts one per id. The actual cost counts the
 those same fields returned in the response.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,7 +165,13 @@ class _Estimator:
 
 def actual(cost: Cost, data: Any) -> int:
     """The nodes the counted fields of an operation returned in ``data``."""
-    return _Counter(cost).returned(cost.selections, data)
+    return actual_counter(cost)(data)
+
+
+def actual_counter(cost: Cost) -> Callable[[Any], int]:
+    """``actual`` for many responses to one operation: its document is flattened once."""
+    counter = _Counter(cost)
+    return lambda data: counter.returned(cost.selections, data)
 
 
 class _Counter:

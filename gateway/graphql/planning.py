@@ -61,7 +61,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
 from gateway.graphql.context import Context
-from gateway.graphql.cost import actual, estimate
+from gateway.graphql.cost import Cost, actual_counter, estimate
 from gateway.graphql.limits import GraphQLLimits
 from gateway.ratelimit import charge
 from gateway.state import GatewayState
@@ -342,7 +342,12 @@ class _Prepared:
     fragments: dict[str, FragmentDetails]
     directive_variables: tuple[str, ...]
     plans: "OrderedDict[tuple[Any, ...], Plan | str]" = field(default_factory=OrderedDict)
-    costs: "_Memo" = field(default_factory=lambda: _Memo())  # estimates by variable values
+    costs: "_Memo" = field(default_factory=lambda: _Memo())  # _priced by variable values
+
+
+def _priced(cost: Cost) -> tuple[Cost, Callable[[Any], int]]:
+    """An estimate, with the counter of its actual cost (kept with it, by variable values)."""
+    return cost, actual_counter(cost)
 
 
 class _Declined(Exception):
@@ -497,9 +502,11 @@ class PlannedReads:
         )
         if isinstance(coerced, list):
             raise _Declined("variables")
-        cost = prepared.costs.get(
+        cost, count_actual = prepared.costs.get(
             raw_variables or {},
-            lambda: estimate(self.schema, prepared.document, operation_name, raw_variables),
+            lambda: _priced(
+                estimate(self.schema, prepared.document, operation_name, raw_variables)
+            ),
         )
         maximum = self.limits.max_cost
         if maximum and cost.requested > maximum:
@@ -518,7 +525,7 @@ class PlannedReads:
             logger.debug("planned read declined (%s): %r", reason, error, exc_info=True)
             raise _Declined(reason) from None
         extensions = {
-            "cost": {"requested": cost.requested, "actual": actual(cost, data), "maximum": maximum}
+            "cost": {"requested": cost.requested, "actual": count_actual(data), "maximum": maximum}
         }
         name = prepared.operation.name.value if prepared.operation.name else None
         return name, ExecutionResult(data=data, errors=None, extensions=extensions)
