@@ -35,7 +35,7 @@ class Settings:
         "",
         "Token GraphiQL's header editor starts with; set by `serve --demo`, never by hand",
     )
-    db_pool_size: int = _setting("DB_POOL_SIZE", 20, "PostgreSQL connections kept per process")
+    db_pool_size: int = _setting("DB_POOL_SIZE", 20, "Database connections kept per process")
     db_connect_timeout: float = _setting(
         "DB_CONNECT_TIMEOUT", 5.0, "Seconds to wait for a database connection"
     )

@@ -8,6 +8,7 @@ from datetime import UTC, date
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     ColumnElement,
     Integer,
@@ -471,7 +472,7 @@ async def list_session_rows_by_page_number(
             _select_rows(request)
             .where(principal.session_filter(), *session_filter.conditions())
             .order_by(*newest_first())
-            .offset(bindparam("page_offset", type_=Integer))
+            .offset(bindparam("page_offset", type_=BigInteger))  # MAX_PAGE x page size
             .limit(_LIMIT)
         )
 

@@ -153,3 +153,13 @@ async def test_a_v1_session_links_to_its_own_v2_successor(rest, tokens):
         response = await rest.get(url, tokens["admin"])
         v2 = f"{BASE}/session/v2/users/{s.user_id}/sessions/{s.id}"
         assert response.headers["link"] == f'<{v2}>; rel="successor-version"'
+
+
+@pytest.mark.parametrize("page_size", [1, 100, 1000])
+async def test_the_last_page_number_answers_an_empty_page(rest, tokens, page_size):
+    """The offset of the largest page number is bound as a 64-bit integer on both databases."""
+    for _round in (1, 2):  # the second run takes the statement compiled for the driver
+        body = await rest.ok(
+            f"/session/v1/device-sessions?page={2**31 - 1}&page_size={page_size}", tokens["admin"]
+        )
+        assert ids(body) == []
