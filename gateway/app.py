@@ -3,6 +3,7 @@
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from opentelemetry.sdk.trace.export import SpanExporter
 from starlette.applications import Starlette
@@ -27,6 +28,7 @@ from resolvers.clock import Clock, utc_now
 from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError
 from resolvers.jwt_identity import JwtVerifier
+from resolvers.live import LiveFeed
 from storage.database import (
     READS_BY_PATH,
     compiled_statements,
@@ -59,9 +61,12 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """The process can reach its database."""
+    """The process can reach its database, and changes from every process reach it."""
+    state = GatewayState.of(request)
     try:
-        await ping(GatewayState.of(request).engine)
+        await ping(state.engine)
+        if not state.live.ready:
+            raise RuntimeError("live updates are interrupted")
     except Exception:
         return JSONResponse(
             {"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"}
@@ -104,19 +109,28 @@ def create_app(
                 )
             key = settings.pagination_secret or await shared_secret(engine, "pagination")
             remove_counter = count_statements(engine, metrics.count_statement)
-            updates = create_update_bus(engine)
+            codec = CursorCodec(key.encode())
+            live = LiveFeed(
+                engine,
+                create_update_bus(
+                    engine, settings.live_updates, settings.redis_url, settings.redis_key_prefix
+                ),
+                codec,
+                metrics.observe_batch,
+                timedelta(seconds=settings.live_change_retention_seconds),
+            )
             jwt_config = settings.jwt_config()
             jwt = JwtVerifier(jwt_config) if jwt_config.enabled else None
             buckets = await open_buckets(settings)
-            await updates.start()
+            await live.start()
             pool = engine.sync_engine.pool
             metrics.watch(
                 lambda: int(getattr(pool, "checkedout", lambda: 0)()),
-                lambda: updates.subscriber_count,
+                lambda: live.subscriber_count,
             )
             metrics.watch_reads(compiled_statements, READS_BY_PATH)
             app.state.gateway = GatewayState(
-                settings, engine, CursorCodec(key.encode()), metrics, updates, jwt, buckets, clock
+                settings, engine, codec, metrics, live, jwt, buckets, clock
             )
             if freeze_heap:
                 gc.collect()
@@ -127,7 +141,7 @@ def create_app(
             try:
                 yield
             finally:
-                await updates.stop()
+                await live.stop()
                 remove_counter()
                 if buckets is not None:
                     await buckets.close()

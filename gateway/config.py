@@ -157,6 +157,30 @@ class Settings:
         "Proxies (comma-separated addresses or networks, `*` for any) whose "
         "X-Forwarded-For/-Proto are believed; empty: none",
     )
+    # Live updates (subscriptions over WebSockets).
+    live_updates: str = _setting(
+        "LIVE_UPDATES",
+        "postgres",
+        "What carries change notices between processes: `postgres` (NOTIFY) or `redis`",
+    )
+    live_change_retention_seconds: int = _setting(
+        "LIVE_CHANGE_RETENTION_SECONDS",
+        3600,
+        "How long recorded changes are kept for processes catching up after an outage",
+    )
+    ws_max_sockets_per_principal: int = _setting(
+        "WS_MAX_SOCKETS_PER_PRINCIPAL", 10, "Open WebSockets per principal and process; 0: no cap"
+    )
+    ws_max_subscriptions_per_principal: int = _setting(
+        "WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL",
+        100,
+        "Open subscriptions per principal and process; 0: no cap",
+    )
+    ws_token_check_seconds: float = _setting(
+        "WS_TOKEN_CHECK_SECONDS",
+        10.0,
+        "How often an open WebSocket checks that its token is still valid",
+    )
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -166,6 +190,10 @@ class Settings:
                 raise ValueError(f"{item.metadata['env']}={value!r} must be a number >= 0")
         if self.rate_limit_burst and not self.rate_limit_per_second:
             raise ValueError("RATE_LIMIT_PER_SECOND must be above 0 while RATE_LIMIT_BURST is set")
+        if self.live_updates not in ("postgres", "redis"):
+            raise ValueError(f"LIVE_UPDATES={self.live_updates!r} must be postgres or redis")
+        if self.live_updates == "redis" and not self.redis_url:
+            raise ValueError("LIVE_UPDATES=redis needs REDIS_URL")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

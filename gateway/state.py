@@ -13,9 +13,9 @@ from resolvers.clock import Clock, utc_now
 from resolvers.context import RequestScope
 from resolvers.cursors import CursorCodec
 from resolvers.jwt_identity import JwtVerifier
+from resolvers.live import LiveFeed
 from resolvers.scope import Principal
 from storage.database import Reads
-from storage.updates import UpdateBus
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +26,7 @@ class GatewayState:
     engine: AsyncEngine
     cursors: CursorCodec
     metrics: Metrics
-    updates: UpdateBus
+    live: LiveFeed
     jwt: JwtVerifier | None = None
     buckets: Buckets | None = None
     clock: Clock = utc_now
@@ -56,7 +56,7 @@ class GatewayState:
             principal,
             self.engine,
             self.cursors,
-            self.updates,
+            self.live.bus,
             self.metrics.observe_batch,
             reads,
             self.clock,

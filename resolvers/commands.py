@@ -82,7 +82,7 @@ async def _write(
             ).one()
     except IntegrityError as error:
         raise Conflict("the device already has another booked or active session") from error
-    request.updates.committed(current.id)
+    await request.updates.committed()
     return SessionRecord.from_row(row)
 
 
@@ -115,7 +115,7 @@ def _may_use_device(request: RequestScope, device: DeviceRecord) -> bool:
 
 async def _release_lapsed_bookings(
     request: RequestScope, connection: AsyncConnection, device_id: uuid.UUID, now: datetime
-) -> list[uuid.UUID]:
+) -> None:
     """End the device's bookings whose time ran out, so they no longer hold the device."""
     lapsed = (
         await connection.execute(
@@ -144,7 +144,6 @@ async def _release_lapsed_bookings(
             )
         )
         await request.updates.publish_in(connection, session_id)
-    return [session_id for session_id, _ in lapsed]
 
 
 async def _create(
@@ -187,7 +186,7 @@ async def _create(
     event = EventName.BOOK if booked else EventName.START
     try:
         async with request.write() as connection:
-            released = await _release_lapsed_bookings(request, connection, device.id, now)
+            await _release_lapsed_bookings(request, connection, device.id, now)
             await connection.execute(insert(Session).values(**row))
             await connection.execute(
                 insert(SessionEvent).values(session_id=session_id, name=event.value, timestamp=now)
@@ -198,8 +197,7 @@ async def _create(
             ).one()
     except IntegrityError as error:
         raise Conflict(f"device {device_id} already has a booked or active session") from error
-    for changed in [*released, session_id]:
-        request.updates.committed(changed)
+    await request.updates.committed()
     return SessionRecord.from_row(stored)
 
 

@@ -345,3 +345,19 @@ class PersistedDocument(Base):
     body: Mapped[str] = mapped_column(Text)
     trusted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime]
+
+
+class SessionChange(Base):
+    """One committed change to a session, numbered in order: the feed live updates read.
+
+    Each gateway process remembers the last number it delivered and reads what follows,
+    so a process that lost its notices (an outage, a restart of the broker) catches up
+    on every change committed meanwhile. Rows older than the retention are pruned.
+    """
+
+    __tablename__ = "session_changes"
+    __table_args__ = (Index("ix_session_changes_changed_at", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    session_id: Mapped[uuid.UUID]
+    changed_at: Mapped[datetime]

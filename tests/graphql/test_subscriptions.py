@@ -37,6 +37,7 @@ async def next_update(socket, seconds=10.0):
     while True:
         message = json.loads(await asyncio.wait_for(socket.recv(), seconds))
         if message["type"] == "next":
+            assert message["payload"].get("data"), message
             return message["payload"]["data"]["sessionUpdated"]
         assert message["type"] in ("ping", "pong"), message
 
@@ -146,29 +147,24 @@ async def test_a_subscription_ends_when_its_token_expires(writable, new_device):
     from resolvers.identity import create_token
     from storage.enums import Role
 
-    async def short_lived() -> str:
-        # Issued once the server is up, so that its slow start cannot expire it first.
-        engine = create_engine(writable.url)
-        try:
-            soon = datetime.now(UTC) + timedelta(seconds=2)
-            return await create_token(engine, Role.ADMIN, expires_at=soon)
-        finally:
-            await engine.dispose()
-
     admin = writable.tokens["admin"]
-    async with (
-        live_server(writable.url) as base,
-        subscription(base, await short_lived()) as socket,
-    ):
-        await asyncio.sleep(2.5)  # the server process reads the system clock
-        await mutate(base, admin, start_on(await new_device(), USER_A))
-        message = json.loads(await asyncio.wait_for(socket.recv(), 10))
-        while message["type"] in ("ping", "pong"):
-            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
-        assert message["type"] == "next" and message["payload"]["data"] is None, message
-        assert "expired" in message["payload"]["errors"][0]["message"]
-        closing = json.loads(await asyncio.wait_for(socket.recv(), 10))
-        assert closing == {"id": "1", "type": "complete"}
+    engine = create_engine(writable.url)
+    try:
+        async with live_server(writable.url) as base:
+            soon = datetime.now(UTC) + timedelta(seconds=2)
+            short_lived = await create_token(engine, Role.ADMIN, expires_at=soon)
+            async with subscription(base, short_lived) as socket:
+                await asyncio.sleep((soon - datetime.now(UTC)).total_seconds() + 0.5)
+                await mutate(base, admin, start_on(await new_device(), USER_A))
+                message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                while message["type"] in ("ping", "pong"):
+                    message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                assert message["type"] == "next" and message["payload"]["data"] is None, message
+                assert "expired" in message["payload"]["errors"][0]["message"]
+                closing = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                assert closing == {"id": "1", "type": "complete"}
+    finally:
+        await engine.dispose()
 
 
 async def test_queries_over_a_socket_read_fresh_data_each_time(writable, new_device):
