@@ -33,7 +33,7 @@ from storage.changes import record_change
 CHANNEL = "session_updates"
 REVOCATIONS = "token_revocations"
 PING_SECONDS = 2.0
-MAX_BACKOFF_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 1.0
 logger = logging.getLogger("session_gateway.updates")
 
 RevocationListener = Callable[[str], None]

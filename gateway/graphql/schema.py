@@ -15,7 +15,7 @@ from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
 from gateway.graphql.observability import OperationMetrics
 from gateway.graphql.scalars import SCALAR_MAP
-from gateway.graphql.sockets import FreshScopePerOperation
+from gateway.graphql.sockets import FreshScopePerOperation, SocketErrors
 from gateway.graphql.subscriptions import Subscription
 from gateway.graphql.types import Device, Fleet, Location, Session, session_connection
 from resolvers import catalog as catalog_resolvers
@@ -121,6 +121,7 @@ def create_schema() -> strawberry.Schema:
             QueryCost,
             OperationMetrics,
             FreshScopePerOperation,
+            SocketErrors,
         ],
     )
 

@@ -37,7 +37,7 @@ PRINCIPALS = [
         "xy-f",
         location_ids=frozenset({LOC_X, LOC_Y}),
         fleet_ids=frozenset({FLEET_F}),
-    ),  # noqa: E501
+    ),
     Principal(Role.OPERATOR, "none"),
 ]
 FILTERS = [
