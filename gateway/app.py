@@ -22,6 +22,7 @@ from gateway.middleware import RequestMiddleware, correlation_id_of
 from gateway.ratelimit import RateLimitHeaders, open_buckets
 from gateway.responses import JSONResponse
 from gateway.rest.routes import rest_routes
+from gateway.sockets import SocketRegistry
 from gateway.state import GatewayState
 from gateway.tracing import tracer_provider, tracing_middleware
 from resolvers.clock import Clock, utc_now
@@ -129,8 +130,12 @@ def create_app(
                 lambda: live.subscriber_count,
             )
             metrics.watch_reads(compiled_statements, READS_BY_PATH)
+            sockets = SocketRegistry(
+                settings.ws_max_sockets_per_principal, settings.ws_max_subscriptions_per_principal
+            )
+            stop_revocations = live.bus.on_revocation(sockets.revoke)
             app.state.gateway = GatewayState(
-                settings, engine, codec, metrics, live, jwt, buckets, clock
+                settings, engine, codec, metrics, live, sockets, jwt, buckets, clock
             )
             if freeze_heap:
                 gc.collect()
@@ -141,6 +146,7 @@ def create_app(
             try:
                 yield
             finally:
+                stop_revocations()
                 await live.stop()
                 remove_counter()
                 if buckets is not None:

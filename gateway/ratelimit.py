@@ -31,6 +31,11 @@ def bucket_key(connection: HTTPConnection, principal: Principal | None) -> str:
     if principal is None:
         client = connection.scope.get("client")
         return f"ip:{client[0] if client else 'unknown'}"
+    return owner_of(principal)
+
+
+def owner_of(principal: Principal) -> str:
+    """Who a principal's requests and sockets count against: the user, or the token."""
     if principal.role is Role.USER and principal.user_id is not None:
         return f"user:{principal.user_id}"  # all of a rider's tokens share one budget
     return f"{principal.role.value}:{principal.subject}"

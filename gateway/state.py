@@ -1,4 +1,4 @@
-"""What the app's lifespan owns and every request reads: engine, keys, metrics, buckets."""
+"""What the app's lifespan owns and every request reads: engine, keys, metrics, buckets, sockets."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 from gateway.buckets import Buckets
 from gateway.config import Settings
 from gateway.metrics import Metrics
+from gateway.sockets import SocketRegistry
 from resolvers.clock import Clock, utc_now
 from resolvers.context import RequestScope
 from resolvers.cursors import CursorCodec
@@ -27,6 +28,7 @@ class GatewayState:
     cursors: CursorCodec
     metrics: Metrics
     live: LiveFeed
+    sockets: SocketRegistry
     jwt: JwtVerifier | None = None
     buckets: Buckets | None = None
     clock: Clock = utc_now

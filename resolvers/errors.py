@@ -14,6 +14,7 @@ DomainError
  ├── HeadersTooLarge          HEADERS_TOO_LARGE          request headers over their limit
  ├── QueryTooComplex          QUERY_TOO_COMPLEX          a GraphQL document over its cost budget
  ├── RateLimited              RATE_LIMITED               the caller's request budget is spent
+ ├── TooManyConnections       TOO_MANY_CONNECTIONS       sockets or subscriptions over their cap
  ├── PersistedQueryNotFound   PERSISTED_QUERY_NOT_FOUND  a document hash the gateway does not know
  ├── InvalidPersistedQuery    INVALID_PERSISTED_QUERY    a hash that does not match its document
  ├── DocumentNotTrusted       DOCUMENT_NOT_TRUSTED       an unregistered document, trusted mode
@@ -123,6 +124,12 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class TooManyConnections(DomainError):
+    """A principal already holds as many WebSockets or subscriptions as one may."""
+
+    code = "TOO_MANY_CONNECTIONS"
 
 
 class PersistedQueryNotFound(DomainError):

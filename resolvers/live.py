@@ -123,7 +123,9 @@ class LiveFeed:
     async def start(self) -> None:
         """Start the bus, then read the feed from its newest change on."""
         await self._bus.start()
+        self._bus.clear()  # a change committed from here on wakes the reader again
         cursor = ChangeCursor(await latest_change(self._engine))
+        await self._prune()
         self._task = asyncio.create_task(self._run(cursor))
 
     async def stop(self) -> None:

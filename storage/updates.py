@@ -70,6 +70,10 @@ class UpdateBus:
         """Wake the reader of the feed in this process."""
         self._wake.set()
 
+    def clear(self) -> None:
+        """Forget a pending wake-up."""
+        self._wake.clear()
+
     async def wait(self, seconds: float | None) -> None:
         """Wait until woken (or ``seconds`` pass), then clear the wake-up."""
         with contextlib.suppress(TimeoutError):

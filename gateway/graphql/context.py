@@ -30,6 +30,19 @@ class Context:
     connection_params: dict[str, Any] | None = field(default=None)
     # The operation's cost was charged already (by the planned lane, before it declined).
     charged: bool = False
+    # What operations paid on arrival and their cost has not yet used: an HTTP request
+    # pays 1 before it is read; every operation on a WebSocket pays 1 when it arrives.
+    credit: int = 0
+    # A WebSocket's bearer token, checked again while the socket stays open.
+    token: str | None = None
+
+    def owed(self, requested: int) -> int:
+        """What an operation of cost ``requested`` still owes (every operation costs 1+)."""
+        return max(requested, 1) - min(self.credit, 1)
+
+    def settle(self) -> None:
+        """Use up what the operation paid on arrival, once its cost is drawn."""
+        self.credit -= min(self.credit, 1)
 
     @property
     def scope(self) -> RequestScope:

@@ -8,7 +8,8 @@ the root, and the requested cost is the sum over all of them::
     # 10 locations + 10 x 20 sessions = 210
 
 A missing page size counts as its default (20) and one above 100 as 100 (the resolvers
-refuse it anyway); ``nodes(ids:)`` counts one per id. The actual cost counts the nodes
+refuse it anyway); ``nodes(ids:)`` counts one per id; each field of a mutation counts
+one more, aliases included. The actual cost counts the nodes
 those same fields returned in the response.
 """
 
@@ -28,6 +29,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    OperationType,
     SelectionNode,
     get_named_type,
 )
@@ -70,7 +72,27 @@ def estimate(
     estimator = _Estimator(schema, fragments, values)
     selections = tuple(operation.selection_set.selections)
     requested = estimator.unit_cost(root, selections)
+    if operation.operation is OperationType.MUTATION:
+        # Every mutation field is a write: aliases and fragments do not make it cheaper.
+        requested += _field_count(selections, fragments)
     return Cost(requested, frozenset(estimator.counted), selections, fragments)
+
+
+def _field_count(
+    selections: Sequence[SelectionNode], fragments: Mapping[str, FragmentDefinitionNode]
+) -> int:
+    """How many fields ``selections`` hold at their level, fragments spread in."""
+    count = 0
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            count += selection.name.value != "__typename"
+        elif isinstance(selection, InlineFragmentNode):
+            count += _field_count(selection.selection_set.selections, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                count += _field_count(fragment.selection_set.selections, fragments)
+    return count
 
 
 def _is_connection(definition: GraphQLField, named: GraphQLNamedType) -> bool:

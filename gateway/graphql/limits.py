@@ -107,7 +107,8 @@ class RequestLimits(SchemaExtension):
 class QueryCost(SchemaExtension):
     """Costs an operation before it runs, refuses it over budget, and charges the rate limit.
 
-    The caller paid 1 on arrival; the rest of the requested cost is drawn here, before
+    An operation costs its requested nodes, one per mutation field, and at least 1; what
+    it paid on arrival (``Context.credit``) is deducted, the rest is drawn here, before
     execution. Every response reports ``extensions.cost``: ``requested``, ``actual`` (nodes
     returned) and the per-request ``maximum`` (0: no maximum).
     """
@@ -140,9 +141,12 @@ class QueryCost(SchemaExtension):
                 f"this operation may return {cost.requested} nodes; at most {self.maximum} "
                 "are allowed per request: ask for smaller pages (first/last) or fewer lists"
             )
-        charged = getattr(context.context, "charged", False)
-        if limits is not None and cost.requested > 1 and not charged:
-            await charge(context.context.request, cost.requested - 1)
+        own = context.context
+        if limits is not None and isinstance(own, Context) and not own.charged:
+            owed = own.owed(cost.requested)
+            if owed > 0:
+                await charge(own.request, owed)
+            own.settle()
         yield
         self.actual = actual(cost, getattr(context.result, "data", None))
 

@@ -511,12 +511,14 @@ class PlannedReads:
         maximum = self.limits.max_cost
         if maximum and cost.requested > maximum:
             raise _Declined("cost")
-        if cost.requested > 1:
+        owed = context.owed(cost.requested)
+        if owed > 0:
             try:
-                await charge(context.request, cost.requested - 1)
+                await charge(context.request, owed)
             except DomainError as refused:
                 raise _Declined("rate_limited") from refused
-            charged[0] = True
+        context.settle()
+        charged[0] = True
         plan = self.plan(prepared, coerced)  # compiled once the operation has paid
         try:
             data = await plan.run(context.scope, context.uris, coerced)

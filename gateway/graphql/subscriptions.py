@@ -9,6 +9,7 @@ import strawberry
 from gateway.graphql.context import Info
 from gateway.graphql.inputs import SessionFilter
 from gateway.graphql.types import Session
+from gateway.ratelimit import owner_of
 from gateway.state import GatewayState
 from resolvers.live import Update, session_updates
 
@@ -29,16 +30,23 @@ class Subscription:
         session_id: UUID | None = None,
     ) -> AsyncGenerator[Session, None]:
         context = info.context
-        feed = GatewayState.of(context.request).live
+        state = GatewayState.of(context.request)
+        principal = context.scope.principal
         resolver_filter = (filter or SessionFilter()).to_resolver_filter()
-        updates = session_updates(feed, context.scope.principal, resolver_filter, session_id)
-        async for delivery in updates:
-            if isinstance(delivery, Update):
-                # Nested fields read through the loaders shared by this change's subscribers
-                # of the same principal, never a connection-wide cache.
-                context.request_scope = delivery.scope
-                yield Session.from_record(delivery.record, info)
-            else:
-                # An exception as the event is the field's error; the stream goes on.
-                error: Any = delivery
-                yield error
+        owner = owner_of(principal)
+        state.sockets.subscribe(owner)  # refused over the principal's cap
+        try:
+            async for delivery in session_updates(
+                state.live, principal, resolver_filter, session_id
+            ):
+                if isinstance(delivery, Update):
+                    # Nested fields read through the loaders this change's subscribers of
+                    # the same principal share, never a connection-wide cache.
+                    context.request_scope = delivery.scope
+                    yield Session.from_record(delivery.record, info)
+                else:
+                    # An exception as the event is the field's error; the stream goes on.
+                    error: Any = delivery
+                    yield error
+        finally:
+            state.sockets.unsubscribe(owner)

@@ -1,7 +1,7 @@
 """The GraphQL endpoint at /graphql: HTTP, WebSocket subscriptions, GraphiQL for browsers."""
 
 import dataclasses
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from cross_web import HTTPException
@@ -21,7 +21,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth import bearer_token
 from gateway.config import Settings
-from gateway.errors import CODE_BY_HTTP_STATUS
+from gateway.errors import CODE_BY_HTTP_STATUS, client_fault
 from gateway.graphql.admission import admit, check_body_shape, error_body, refusal
 from gateway.graphql.context import Context
 from gateway.graphql.errors import client_error
@@ -38,13 +38,16 @@ from gateway.graphql.media import (
     request_error_status,
     response_media_type,
 )
-from gateway.graphql.persisted import DocumentGate, DocumentTransportWSHandler, refused
+from gateway.graphql.persisted import DocumentGate, refused
 from gateway.graphql.planning import PlannedReads
 from gateway.graphql.schema import schema
+from gateway.graphql.transport import GatewayTransportWSHandler, GatewayWebSocketAdapter
 from gateway.middleware import correlation_id_of
+from gateway.ratelimit import charge
 from gateway.responses import JSONResponse
+from gateway.sockets import FORBIDDEN, REJECTION, SERVICE_RESTART, TOO_MANY, close_reason
 from gateway.state import GatewayState
-from resolvers.errors import DomainError
+from resolvers.errors import DomainError, RateLimited, Unauthenticated, Unavailable
 from resolvers.identity import authenticate
 from resolvers.uris import Uris
 
@@ -52,7 +55,8 @@ from resolvers.uris import Uris
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with the gateway's per-request context and error policy."""
 
-    graphql_transport_ws_handler_class = DocumentTransportWSHandler
+    graphql_transport_ws_handler_class = GatewayTransportWSHandler
+    websocket_adapter_class = GatewayWebSocketAdapter
 
     def __init__(
         self,
@@ -190,21 +194,32 @@ class GraphQLView(GraphQL[Context, None]):
             uris=Uris(state.settings.public_base_url),
             correlation_id=correlation_id_of(request.scope),
             request_scope=request.scope["state"].get("request_scope"),
+            credit=0 if isinstance(request, WebSocket) else 1,  # admission charged 1
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate a WebSocket from the token its ``connection_init`` carries."""
+        """Authenticate a WebSocket from its ``connection_init`` token, and charge for it.
+
+        Like an HTTP request, the connection costs its principal 1 from the rate limit;
+        without a valid token the client address pays. A refusal closes the socket with
+        4403 (the token) or 4429 (the rate limit) and the reason in the close frame.
+        """
         params = context.connection_params or {}
         raw = params.get("Authorization") or params.get("authorization")
         token = bearer_token(raw) if isinstance(raw, str) else None
         state = GatewayState.of(context.request)
         try:
             principal = await authenticate(state.reads_of(context.request), token, state.jwt)
-        except DomainError as error:
-            raise ConnectionRejectionError(
-                {"message": error.message, "code": error.code}
-            ) from error
+        except Exception as error:
+            refused = client_fault(error, context.correlation_id)
+            if isinstance(refused, Unauthenticated):
+                await _charge_or_reject(context, 1)  # the client address pays
+            _reject(
+                context, SERVICE_RESTART if isinstance(refused, Unavailable) else FORBIDDEN, refused
+            )
         context.request.scope.setdefault("state", {})["principal"] = principal  # rate limit key
+        await _charge_or_reject(context, 1)
+        context.token = token
         context.request_scope = state.open_scope(principal)
         unset: UnsetType = UNSET
         return unset
@@ -212,6 +227,18 @@ class GraphQLView(GraphQL[Context, None]):
 
 def _media_type(request: Request | WebSocket) -> str:
     return response_media_type(request.headers.get("accept", ""))
+
+
+async def _charge_or_reject(context: Context, cost: float) -> None:
+    try:
+        await charge(context.request, cost)
+    except RateLimited as limited:
+        _reject(context, TOO_MANY, limited)
+
+
+def _reject(context: Context, code: int, error: DomainError) -> NoReturn:
+    context.request.scope.setdefault("state", {})[REJECTION] = (code, close_reason(error.message))
+    raise ConnectionRejectionError({"message": error.message, "code": error.code}) from error
 
 
 def _wants_graphiql(request: Request) -> bool:
