@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--fleet", type=uuid.UUID, action="append", default=[])
     create.add_argument("--label", default="")
     create.add_argument("--expires-in-days", type=float, help="default: never expires")
+    revoke = token_commands.add_parser(
+        "revoke", help="delete a token and close its open WebSockets at once; prints its id"
+    )
+    revoke.add_argument("token", metavar="ID", help="the token's id, or the token itself")
 
     documents = commands.add_parser("documents", help="manage persisted GraphQL documents")
     document_commands = documents.add_subparsers(dest="documents_command", required=True)
@@ -105,6 +109,29 @@ async def _seed(settings: Settings, sessions: int, seed: int, add: bool, quiet: 
         f"in {summary.seconds:.1f} s",
         file=sys.stderr,
     )
+    return 0
+
+
+async def _revoke_token(settings: Settings, reference: str) -> int:
+    from resolvers.identity import revoke_token
+    from storage.updates import create_update_bus
+
+    engine = create_engine(settings.database_url)
+    try:
+        revoked = await revoke_token(engine, reference)
+        if revoked is None:
+            print("session-gateway token revoke: no such token", file=sys.stderr)
+            return 1
+        bus = create_update_bus(
+            engine, settings.live_updates, settings.redis_url, settings.redis_key_prefix
+        )
+        try:
+            await bus.announce_revocation(revoked)  # open sockets close now, not at their check
+        finally:
+            await bus.stop()
+    finally:
+        await engine.dispose()
+    print(revoked)
     return 0
 
 
@@ -243,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "seed":
         return asyncio.run(_seed(settings, args.sessions, args.seed, args.add, args.quiet))
     elif args.command == "token":
+        if args.token_command == "revoke":  # noqa: S105 (a sub-command's name)
+            return asyncio.run(_revoke_token(settings, args.token))
         print(asyncio.run(_create_token(settings, args)))
     elif args.command == "documents":
         return asyncio.run(_register_documents(settings, args.files))

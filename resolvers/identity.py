@@ -6,6 +6,7 @@ like a JWT (three dot-separated parts) goes to ``resolvers.jwt_identity`` when J
 configured; anything else is refused as malformed.
 """
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -13,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import Reads
@@ -109,3 +110,14 @@ async def authenticate(
         location_ids=frozenset(uuid.UUID(i) for i in location_ids),
         fleet_ids=frozenset(uuid.UUID(i) for i in fleet_ids),
     )
+
+
+async def revoke_token(engine: AsyncEngine, reference: str) -> str | None:
+    """Delete a token, named by its id or given itself; returns its id, None if unknown."""
+    condition = ApiToken.token_hash == hash_token(reference)
+    with contextlib.suppress(ValueError):  # not an id: the token itself
+        condition = or_(condition, ApiToken.id == uuid.UUID(reference))
+    async with write_transaction(engine) as connection:
+        deleted = await connection.execute(delete(ApiToken).where(condition).returning(ApiToken.id))
+        found = deleted.scalar_one_or_none()
+    return str(found) if found is not None else None

@@ -7,6 +7,8 @@ from collections import defaultdict
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close
 
 from resolvers.context import RequestScope
 from resolvers.cursors import CursorCodec
@@ -48,11 +50,16 @@ class Inbox:
         self._task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        async for raw in self.socket:
-            message = json.loads(raw)
-            if "id" in message:
-                self.received[message["id"]].append(message)
-                self.arrived.set()
+        try:
+            async for raw in self.socket:
+                message = json.loads(raw)
+                if "id" in message:
+                    self.received[message["id"]].append(message)
+                    self.arrived.set()
+        except ConnectionClosed:
+            pass  # the close code and reason stay on the socket
+        finally:
+            self.arrived.set()
 
     def updates(self, op_id: str) -> list[dict]:
         """The sessions delivered to one subscription, in order."""
@@ -103,3 +110,16 @@ def writer_scope(engine) -> RequestScope:
     """An admin scope writing straight to the database, announcing changes on its bus."""
     bus = create_update_bus(engine)
     return RequestScope.open(Principal(Role.ADMIN, "writer"), engine, CursorCodec(b"k" * 32), bus)
+
+
+async def closed_by_server(socket: ClientConnection, seconds: float = 10.0) -> Close:
+    """Read until the server closes the socket; returns its close frame."""
+    frame = None
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                await socket.recv()
+    except ConnectionClosed as closed:
+        frame = closed.rcvd
+    assert frame is not None, "closed without a close frame"
+    return frame

@@ -172,3 +172,26 @@ async def test_an_operation_of_a_batch_pays_for_itself_whichever_lane_runs_it(ba
     assert "errors" not in first
     assert second["data"] is None
     assert second["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+PAUSE = 'pauseSession(sessionId: "00000000-0000-0000-0000-000000000999") { __typename }'
+
+
+async def test_each_mutation_field_is_charged_aliases_included(backend, tokens):
+    headers = auth(tokens["admin"])
+    aliased = {"query": "mutation { " + " ".join(f"m{i}: {PAUSE}" for i in range(20)) + " }"}
+    async with gateway(backend.url, rate_limit_burst=50, rate_limit_per_second=SLOW) as (_, c):
+        response = await c.post("/graphql", json=aliased, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["extensions"]["cost"]["requested"] == 20
+    assert remaining(response) == 30
+
+
+async def test_each_operation_of_a_batch_is_charged(backend, tokens):
+    headers = auth(tokens["admin"])
+    batch = [{"query": f"mutation {{ {PAUSE} }}"} for _ in range(5)]
+    async with gateway(backend.url, rate_limit_burst=50, rate_limit_per_second=SLOW) as (_, c):
+        response = await c.post("/graphql", json=batch, headers=headers)
+        after = await c.get(REST, headers=headers)
+    assert response.status_code == 200, response.text
+    assert remaining(after) == 50 - 5 - 1
