@@ -2,8 +2,12 @@
 
 import asyncio
 import json
+import os
 import re
+import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
@@ -16,6 +20,7 @@ from resolvers.scope import Principal
 from storage.enums import Role
 from storage.updates import create_update_bus
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SUBSCRIBE = (
     "subscription($filter: SessionFilter) "
     "{ sessionUpdated(filter: $filter) { uuid status userId events { name } } }"
@@ -106,10 +111,34 @@ async def wait_for_subscriptions(base: str, count: int) -> None:
             await asyncio.sleep(0.05)
 
 
-def writer_scope(engine) -> RequestScope:
-    """An admin scope writing straight to the database, announcing changes on its bus."""
-    bus = create_update_bus(engine)
-    return RequestScope.open(Principal(Role.ADMIN, "writer"), engine, CursorCodec(b"k" * 32), bus)
+@asynccontextmanager
+async def writer_scope(engine, env: dict[str, str] | None = None) -> AsyncIterator[RequestScope]:
+    """An admin scope writing straight to the database, announcing changes on the bus of
+    the gateways' settings (``env``: LIVE_UPDATES, REDIS_URL, REDIS_KEY_PREFIX)."""
+    env = env or {}
+    bus = create_update_bus(
+        engine,
+        env.get("LIVE_UPDATES", "postgres"),
+        env.get("REDIS_URL", ""),
+        env.get("REDIS_KEY_PREFIX", ""),
+    )
+    try:
+        yield RequestScope.open(
+            Principal(Role.ADMIN, "writer"), engine, CursorCodec(b"k" * 32), bus
+        )
+    finally:
+        await bus.stop()
+
+
+def bus_settings(mode: str) -> dict[str, str]:
+    """Gateway settings for a live update bus mode, with Redis keys of this test alone."""
+    if mode == "postgres":
+        return {"LIVE_UPDATES": "postgres"}
+    return {
+        "LIVE_UPDATES": "redis",
+        "REDIS_URL": REDIS_URL,
+        "REDIS_KEY_PREFIX": f"sgw-test-{uuid.uuid4().hex[:12]}:",
+    }
 
 
 async def closed_by_server(socket: ClientConnection, seconds: float = 10.0) -> Close:

@@ -10,6 +10,7 @@ from tests.conftest import prepared_database
 from tests.fixtures.dataset import LOC_X, LOC_Y, USER_A, USER_B, add_device, load_dataset
 from tests.live.clients import (
     Inbox,
+    bus_settings,
     metric,
     open_socket,
     subscribe,
@@ -25,12 +26,13 @@ CHANGES = 30
 STATEMENTS = "session_gateway_db_statements_total"
 
 
-@pytest.fixture
-async def database(tmp_path):
+@pytest.fixture(params=["postgres", "redis"])
+async def database(request, tmp_path):
+    """PostgreSQL, and the settings of each live update bus."""
     async with prepared_database("postgresql", tmp_path, load_dataset) as (url, tokens):
         engine = create_engine(url)
         try:
-            yield url, tokens, engine
+            yield url, tokens, engine, bus_settings(request.param)
         finally:
             await engine.dispose()
 
@@ -47,12 +49,12 @@ def visible(principal: str, change: tuple) -> bool:
 async def test_each_subscriber_gets_exactly_its_changes_in_order_for_statements_per_change(
     database,
 ):
-    url, tokens, engine = database
+    url, tokens, engine, env = database
     places = {LOC_X: [], LOC_Y: []}
     plan = [(USER_A if i % 3 == 0 else USER_B, LOC_X if i % 2 else LOC_Y) for i in range(CHANGES)]
     for _, location in plan:
         places[location].append(await add_device(engine, "locker", location=location))
-    async with live_server(url) as first, live_server(url) as second:
+    async with live_server(url, **env) as first, live_server(url, **env) as second:
         inboxes: list[tuple[str, Inbox]] = []
         for base in (first, second):
             for principal in PRINCIPALS:
@@ -67,12 +69,12 @@ async def test_each_subscriber_gets_exactly_its_changes_in_order_for_statements_
         await wait_for_subscriptions(second, per_process)
         before = [await metric(base, STATEMENTS) for base in (first, second)]
 
-        writer = writer_scope(engine)
         made: list[tuple[str, tuple]] = []
-        for user, location in plan:
-            device = places[location].pop()
-            record = await start_session(writer, device_id=device, user_id=user)
-            made.append((str(record.id), (user, location)))
+        async with writer_scope(engine, env) as writer:
+            for user, location in plan:
+                device = places[location].pop()
+                record = await start_session(writer, device_id=device, user_id=user)
+                made.append((str(record.id), (user, location)))
 
         def expected(principal: str, filtered: bool) -> list[str]:
             return [

@@ -16,6 +16,7 @@ from tests.conftest import prepared_database
 from tests.fixtures.dataset import load_dataset
 from tests.live.clients import (
     Inbox,
+    bus_settings,
     closed_by_server,
     open_socket,
     subscribe,
@@ -116,9 +117,7 @@ async def test_a_deleted_token_closes_its_sockets_within_the_check_interval(writ
 @pytest.fixture(params=["postgres", "redis"])
 async def bus_mode(request, tmp_path):
     """PostgreSQL with the live update bus of each mode."""
-    from tests.security.test_ratelimit_redis import REDIS_URL
-
-    env = {"LIVE_UPDATES": request.param, "REDIS_URL": REDIS_URL}
+    env = bus_settings(request.param)
     async with prepared_database("postgresql", tmp_path, load_dataset) as (url, tokens):
         yield url, tokens, env
 

@@ -10,18 +10,26 @@ from storage.database import create_engine
 from tests.conftest import prepared_database
 from tests.fault_proxy import FaultProxy
 from tests.fixtures.dataset import LOC_X, USER_A, USER_B, add_device, load_dataset
-from tests.live.clients import Inbox, open_socket, subscribe, wait_for_subscriptions, writer_scope
+from tests.live.clients import (
+    Inbox,
+    bus_settings,
+    open_socket,
+    subscribe,
+    wait_for_subscriptions,
+    writer_scope,
+)
 from tests.live_server import live_server
 
 CUT_SECONDS = 4
 
 
-@pytest.fixture
-async def database(tmp_path):
+@pytest.fixture(params=["postgres", "redis"])
+async def database(request, tmp_path):
+    """PostgreSQL, and the settings of each live update bus."""
     async with prepared_database("postgresql", tmp_path, load_dataset) as (url, tokens):
         engine = create_engine(url)
         try:
-            yield url, tokens, engine
+            yield url, tokens, engine, bus_settings(request.param)
         finally:
             await engine.dispose()
 
@@ -31,18 +39,22 @@ async def ready(base: str) -> bool:
         return (await client.get(f"{base}/readyz", timeout=5)).status_code == 200
 
 
-async def test_changes_made_during_a_cut_are_delivered_once_the_database_is_back(database):
-    url, tokens, engine = database
+async def test_changes_made_during_a_cut_are_delivered_once_the_bus_is_back(database):
+    """The cut is between the gateway and what carries its notices: PostgreSQL or Redis."""
+    url, tokens, engine, env = database
     admin = tokens["admin"]
-    proxy = FaultProxy()
+    redis = env["LIVE_UPDATES"] == "redis"
+    proxy = FaultProxy(target_port=6379 if redis else 5432)
     await proxy.start()
-    proxied = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    settings = dict(env, DB_CONNECT_TIMEOUT="1", DB_STATEMENT_TIMEOUT_MS="2000")
+    if redis:
+        settings["REDIS_URL"] = f"redis://127.0.0.1:{proxy.port}/0"
+    else:
+        url = url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     devices = [await add_device(engine, "locker", location=LOC_X) for _ in range(2)]
-    writer = writer_scope(engine)  # reaches the database directly, not through the proxy
+    # The writer reaches the database and Redis directly, not through the proxy.
     try:
-        async with live_server(
-            proxied, DB_CONNECT_TIMEOUT="1", DB_STATEMENT_TIMEOUT_MS="2000"
-        ) as base:
+        async with live_server(url, **settings) as base, writer_scope(engine, env) as writer:
             old = Inbox(await open_socket(base, admin))
             await subscribe(old.socket, "old")
             await wait_for_subscriptions(base, 1)
