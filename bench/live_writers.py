@@ -18,8 +18,10 @@ import json
 import statistics
 import time
 import uuid
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy import insert, select
@@ -101,14 +103,7 @@ async def _run_mode(url: str, mode: str, writers: int, seconds: float) -> dict[s
             if measuring.is_set() and not stop.is_set():
                 latencies.append(time.perf_counter() - started)
 
-    tasks = [asyncio.create_task(writer(d)) for d in devices]
-    await asyncio.sleep(2)  # warm up: connections opened, statements prepared
-    measuring.set()
-    began = time.perf_counter()
-    await asyncio.sleep(seconds)
-    stop.set()
-    elapsed = time.perf_counter() - began
-    await asyncio.gather(*tasks)
+    elapsed = await _drive([writer(d) for d in devices], seconds, measuring, stop)
     async with engine.begin() as connection:  # leave the database as seeded
         await connection.execute(
             Session.__table__.delete().where(Session.storage_device_id.in_(devices))
@@ -155,19 +150,30 @@ async def _run_lean(url: str, mode: str, writers: int, seconds: float) -> dict[s
                 if measuring.is_set() and not stop.is_set():
                     latencies.append(time.perf_counter() - started)
 
-    tasks = [asyncio.create_task(writer(s)) for s in sessions]
-    await asyncio.sleep(2)
+    elapsed = await _drive([writer(s) for s in sessions], seconds, measuring, stop)
+    await pool.execute("DELETE FROM session_changes")
+    await listener.close()
+    await pool.close()
+    await redis.aclose()
+    return _summary(f"{mode} (lean)", writers, elapsed, latencies)
+
+
+async def _drive(
+    writers: list[Coroutine[Any, Any, None]],
+    seconds: float,
+    measuring: asyncio.Event,
+    stop: asyncio.Event,
+) -> float:
+    """Run the writers: 2 s of warm-up, then ``seconds`` measured; returns the time measured."""
+    tasks = [asyncio.create_task(w) for w in writers]
+    await asyncio.sleep(2)  # connections opened, statements prepared
     measuring.set()
     began = time.perf_counter()
     await asyncio.sleep(seconds)
     stop.set()
     elapsed = time.perf_counter() - began
     await asyncio.gather(*tasks)
-    await pool.execute("DELETE FROM session_changes")
-    await listener.close()
-    await pool.close()
-    await redis.aclose()
-    return _summary(f"{mode} (lean)", writers, elapsed, latencies)
+    return elapsed
 
 
 def _summary(mode: str, writers: int, elapsed: float, latencies: list[float]) -> dict[str, object]:

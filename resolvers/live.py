@@ -38,7 +38,7 @@ from storage.models import Session
 from storage.predicates import Predicate, compile_predicate
 from storage.queries import SESSION_COLUMNS
 from storage.records import SessionRecord
-from storage.updates import UpdateBus
+from storage.updates import UpdateBus, cancel
 
 QUEUE_SIZE = 256
 _NAMES = tuple(column.name for column in SESSION_COLUMNS)
@@ -47,7 +47,7 @@ _REMEMBERED_VERSIONS = 50_000
 _PRUNE_EVERY_SECONDS = 60.0
 logger = logging.getLogger("session_gateway.live")
 
-INTERRUPTED = Unavailable(
+INTERRUPTED = (
     "live updates are interrupted: the gateway lost its change feed; this subscription "
     "stays open and receives every change committed meanwhile once the feed is back"
 )
@@ -130,11 +130,8 @@ class LiveFeed:
 
     async def stop(self) -> None:
         """Stop reading, and stop the bus."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self._bus.stop()
 
     @contextlib.asynccontextmanager
@@ -145,7 +142,7 @@ class LiveFeed:
         matches = compile_predicate(and_(principal.session_filter(), *conditions))
         subscription = LiveSubscription(principal, matches)
         if not self.ready:
-            subscription.offer(INTERRUPTED)
+            subscription.offer(Unavailable(INTERRUPTED))
         self._subscriptions.add(subscription)
         try:
             yield subscription
@@ -172,7 +169,7 @@ class LiveFeed:
         if not self._interrupted:
             self._interrupted = True
             for subscription in self._subscriptions:
-                subscription.offer(INTERRUPTED)
+                subscription.offer(Unavailable(INTERRUPTED))
 
     async def _catch_up(self, cursor: ChangeCursor) -> None:
         while True:

@@ -39,6 +39,14 @@ logger = logging.getLogger("session_gateway.updates")
 RevocationListener = Callable[[str], None]
 
 
+async def cancel(task: "asyncio.Task[None] | None") -> None:
+    """Cancel a background task and wait until it has finished."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class UpdateBus:
     """In-process notices: the bus for one process on SQLite, and the base of the others."""
 
@@ -119,11 +127,8 @@ class _ListeningBus(UpdateBus):
 
     async def stop(self) -> None:
         """Stop listening."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _supervise(self) -> None:
         delay = 0.1

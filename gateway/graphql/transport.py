@@ -10,7 +10,6 @@
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from gateway.sockets import FORBIDDEN, REJECTION, TOO_MANY, close_reason
 from gateway.state import GatewayState
 from resolvers.errors import RateLimited, TooManyConnections, Unauthenticated
 from resolvers.identity import authenticate
+from storage.updates import cancel
 
 logger = logging.getLogger("session_gateway.sockets")
 
@@ -96,10 +96,7 @@ class GatewayTransportWSHandler(DocumentTransportWSHandler):
 
     async def shutdown(self) -> None:
         """Stop checking the token and count the socket out, then end its operations."""
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+        await cancel(self._watch)
         if self._counted:
             self._state.sockets.closed(self)
             self._counted = False

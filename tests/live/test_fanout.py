@@ -2,15 +2,10 @@
 
 import asyncio
 
-import pytest
-
 from resolvers.commands import start_session
-from storage.database import create_engine
-from tests.conftest import prepared_database
-from tests.fixtures.dataset import LOC_X, LOC_Y, USER_A, USER_B, add_device, load_dataset
+from tests.fixtures.dataset import LOC_X, LOC_Y, USER_A, USER_B, add_device
 from tests.live.clients import (
     Inbox,
-    bus_settings,
     metric,
     open_socket,
     subscribe,
@@ -24,17 +19,6 @@ SOCKETS_PER_PRINCIPAL = 2
 SUBSCRIPTIONS_PER_SOCKET = 20
 CHANGES = 30
 STATEMENTS = "session_gateway_db_statements_total"
-
-
-@pytest.fixture(params=["postgres", "redis"])
-async def database(request, tmp_path):
-    """PostgreSQL, and the settings of each live update bus."""
-    async with prepared_database("postgresql", tmp_path, load_dataset) as (url, tokens):
-        engine = create_engine(url)
-        try:
-            yield url, tokens, engine, bus_settings(request.param)
-        finally:
-            await engine.dispose()
 
 
 def visible(principal: str, change: tuple) -> bool:

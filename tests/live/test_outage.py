@@ -1,18 +1,14 @@
-"""An outage between a gateway and PostgreSQL: live updates report it, then catch up."""
+"""A cut between a gateway and its bus (PostgreSQL or Redis): reported, then caught up."""
 
 import asyncio
 
 import httpx
-import pytest
 
 from resolvers.commands import start_session
-from storage.database import create_engine
-from tests.conftest import prepared_database
 from tests.fault_proxy import FaultProxy
-from tests.fixtures.dataset import LOC_X, USER_A, USER_B, add_device, load_dataset
+from tests.fixtures.dataset import LOC_X, USER_A, USER_B, add_device
 from tests.live.clients import (
     Inbox,
-    bus_settings,
     open_socket,
     subscribe,
     wait_for_subscriptions,
@@ -21,17 +17,6 @@ from tests.live.clients import (
 from tests.live_server import live_server
 
 CUT_SECONDS = 4
-
-
-@pytest.fixture(params=["postgres", "redis"])
-async def database(request, tmp_path):
-    """PostgreSQL, and the settings of each live update bus."""
-    async with prepared_database("postgresql", tmp_path, load_dataset) as (url, tokens):
-        engine = create_engine(url)
-        try:
-            yield url, tokens, engine, bus_settings(request.param)
-        finally:
-            await engine.dispose()
 
 
 async def ready(base: str) -> bool:
