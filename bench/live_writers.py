@@ -18,13 +18,15 @@ import json
 import statistics
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.datasets import cli, plain_dsn
 from resolvers.commands import end_session, start_session
@@ -41,7 +43,8 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 RESULTS = Path(__file__).parent / "results" / "live-writers.json"
 
 
-async def _prepare(url: str, sessions: int) -> None:
+async def prepare_database(url: str, sessions: int) -> None:
+    """Create, migrate and seed the live benchmark's database, unless it is there."""
     dsn = plain_dsn(url)
     name = dsn.rsplit("/", 1)[1]
     admin = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/postgres")
@@ -60,11 +63,13 @@ async def _prepare(url: str, sessions: int) -> None:
         cli(url, "seed", "--sessions", str(sessions), "--quiet")
 
 
-async def _devices(engine, count: int) -> list[uuid.UUID]:
-    """Lockers of their own for the writers, at the first location."""
+@asynccontextmanager
+async def bench_devices(engine: AsyncEngine, count: int) -> AsyncIterator[list[uuid.UUID]]:
+    """Lockers of their own for the writers, at the first location; removed afterwards
+    with their sessions, so that the database stays as seeded."""
+    ids = [uuid.uuid4() for _ in range(count)]
     async with engine.begin() as connection:
         location = (await connection.execute(select(Location.id).limit(1))).scalar_one()
-        ids = [uuid.uuid4() for _ in range(count)]
         await connection.execute(
             insert(Device),
             [
@@ -78,7 +83,12 @@ async def _devices(engine, count: int) -> list[uuid.UUID]:
                 for i in ids
             ],
         )
-    return ids
+    try:
+        yield ids
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(delete(Session).where(Session.storage_device_id.in_(ids)))
+            await connection.execute(delete(Device).where(Device.id.in_(ids)))
 
 
 async def _run_mode(url: str, mode: str, writers: int, seconds: float) -> dict[str, object]:
@@ -87,7 +97,6 @@ async def _run_mode(url: str, mode: str, writers: int, seconds: float) -> dict[s
     bus = create_update_bus(engine, mode, REDIS_URL, f"sgw-bench-{uuid.uuid4().hex[:8]}:")
     await bus.start()  # the listener a gateway process keeps open
     scope = RequestScope.open(Principal(Role.ADMIN, "bench"), engine, CursorCodec(b"b" * 32), bus)
-    devices = await _devices(engine, writers)
     latencies: list[float] = []
     measuring = asyncio.Event()
     stop = asyncio.Event()
@@ -103,12 +112,8 @@ async def _run_mode(url: str, mode: str, writers: int, seconds: float) -> dict[s
             if measuring.is_set() and not stop.is_set():
                 latencies.append(time.perf_counter() - started)
 
-    elapsed = await _drive([writer(d) for d in devices], seconds, measuring, stop)
-    async with engine.begin() as connection:  # leave the database as seeded
-        await connection.execute(
-            Session.__table__.delete().where(Session.storage_device_id.in_(devices))
-        )
-        await connection.execute(Device.__table__.delete().where(Device.id.in_(devices)))
+    async with bench_devices(engine, writers) as devices:
+        elapsed = await _drive([writer(d) for d in devices], seconds, measuring, stop)
     await bus.stop()
     await engine.dispose()
     return _summary(mode, writers, elapsed, latencies)
@@ -196,7 +201,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sessions", type=int, default=20_000)
     args = parser.parse_args()
-    await _prepare(args.database_url, args.sessions)
+    await prepare_database(args.database_url, args.sessions)
     results = []
     for run in (_run_mode, _run_lean):
         for mode in ("postgres", "redis"):

@@ -22,6 +22,10 @@ from storage.queries import SESSION_COLUMNS
 # How long a skipped number is asked for again: longer than any write transaction lasts
 # between recording its change and committing.
 GAP_SECONDS = 10.0
+# How many skipped numbers are asked for again at most: the newest, which are the ones
+# transactions still in flight can hold (a jump over numbers long gone, such as those of
+# rolled-back transactions before a restart, is not a gap worth asking about).
+MAX_GAPS = 1000
 
 
 async def record_change(connection: AsyncConnection, session_id: uuid.UUID) -> None:
@@ -58,12 +62,12 @@ class ChangeCursor:
             self.gaps.pop(number, None)
         top = max(numbers, default=self.position)
         seen = set(numbers)
-        for missing in range(self.position + 1, top):
+        for missing in range(max(self.position + 1, top - MAX_GAPS), top):
             if missing not in seen:
                 self.gaps[missing] = now
         self.position = max(self.position, top)
         for number, since in list(self.gaps.items()):
-            if now - since > GAP_SECONDS:
+            if now - since > GAP_SECONDS or number < top - MAX_GAPS:
                 del self.gaps[number]  # its transaction rolled back: the number stays unused
 
 

@@ -8,7 +8,13 @@ from sqlalchemy import and_, select
 
 from resolvers.scope import Principal
 from resolvers.sessions import SessionFilter
-from storage.changes import ChangeCursor, latest_change, read_changes, record_change
+from storage.changes import (
+    MAX_GAPS,
+    ChangeCursor,
+    latest_change,
+    read_changes,
+    record_change,
+)
 from storage.database import create_engine, fetch_rows, write_transaction
 from storage.enums import Role, SessionKind, SessionStatus
 from storage.models import Session
@@ -80,6 +86,13 @@ def test_the_cursor_asks_again_for_the_numbers_it_skipped():
     cursor.advance([13, 15])
     assert sorted(cursor.gaps) == [12]
     assert cursor.position == 15
+
+
+def test_only_the_newest_skipped_numbers_are_asked_for_again():
+    cursor = ChangeCursor(0)
+    cursor.advance([35_000])  # the numbers below went long ago (an emptied table, a restart)
+    assert len(cursor.gaps) == MAX_GAPS
+    assert min(cursor.gaps) == 35_000 - MAX_GAPS
 
 
 async def test_changes_are_read_in_order_with_their_session_as_it_is_now(engine):
