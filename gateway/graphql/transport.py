@@ -118,7 +118,9 @@ class GatewayTransportWSHandler(DocumentTransportWSHandler):
         while True:
             await asyncio.sleep(self._next_check(interval))
             try:
-                await authenticate(state.engine, self.context.token, state.jwt)
+                await authenticate(
+                    state.reads_of(self.context.request), self.context.token, state.jwt
+                )
             except Unauthenticated as refused:
                 self.context.request_scope = None
                 await self.shut(FORBIDDEN, close_reason(refused.message))
