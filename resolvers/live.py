@@ -116,10 +116,6 @@ class LiveFeed:
         """How many subscriptions are open in this process."""
         return len(self._subscriptions)
 
-    def subscriptions_of(self, principal: Principal) -> int:
-        """How many subscriptions the principal has open in this process."""
-        return sum(1 for s in self._subscriptions if s.principal == principal)
-
     async def start(self) -> None:
         """Start the bus, then read the feed from its newest change on."""
         await self._bus.start()
