@@ -1,11 +1,13 @@
 """Assembly: ``create_app(settings)`` builds the Starlette app; its lifespan owns the engine."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from opentelemetry.sdk.trace.export import SpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -36,10 +38,13 @@ from storage.database import (
     count_statements,
     create_engine,
     ping,
+    server_max_connections,
 )
 from storage.migrate import is_at_head
 from storage.secrets import shared_secret
 from storage.updates import create_update_bus
+
+logger = logging.getLogger("session_gateway.database")
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -54,6 +59,23 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 async def _domain_error(request: Request, error: Exception) -> Response:
     return error_response(error, correlation_id_of(request.scope))
+
+
+async def warn_of_connection_budget(engine: AsyncEngine, settings: Settings) -> None:
+    """Log a warning when the processes may open more connections than PostgreSQL allows."""
+    limit = await server_max_connections(engine)
+    wanted = settings.server_connections()
+    if limit is not None and wanted > limit:
+        logger.warning(
+            "%d processes (WEB_CONCURRENCY) may open %d PostgreSQL connections "
+            "(DB_POOL_SIZE=%d + DB_MAX_OVERFLOW=%d each, and one listener) but the "
+            "server's max_connections is %d: lower them, or raise max_connections",
+            settings.workers,
+            wanted,
+            settings.db_pool_size,
+            settings.db_max_overflow,
+            limit,
+        )
 
 
 async def healthz(_request: Request) -> Response:
@@ -108,13 +130,18 @@ def create_app(
                     "the database is not migrated to the newest schema: "
                     "run `session-gateway migrate` first"
                 )
+            await warn_of_connection_budget(engine, settings)
             key = settings.pagination_secret or await shared_secret(engine, "pagination")
             remove_counter = count_statements(engine, metrics.count_statement)
             codec = CursorCodec(key.encode())
             live = LiveFeed(
                 engine,
                 create_update_bus(
-                    engine, settings.live_updates, settings.redis_url, settings.redis_key_prefix
+                    engine,
+                    settings.live_updates,
+                    settings.redis_url,
+                    settings.redis_key_prefix,
+                    settings.listen_url(),
                 ),
                 codec,
                 metrics.observe_batch,

@@ -28,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the gateway over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: WEB_CONCURRENCY, 1)"
+    )
     serve.add_argument(
         "--keep-alive",
         type=int,
@@ -241,6 +243,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         )
     elif os.environ.pop("GRAPHIQL_DEMO_TOKEN", ""):
         print("note: GRAPHIQL_DEMO_TOKEN is only used with --demo; ignored", file=sys.stderr)
+    if args.workers is None:
+        args.workers = settings.workers
+    # Each worker reads its settings again: this is how it knows how many there are.
+    os.environ["WEB_CONCURRENCY"] = str(args.workers)
     if args.workers > 1 and is_sqlite(settings.database_url):
         print(
             "note: several workers share one SQLite file; PostgreSQL scales better", file=sys.stderr

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from resolvers.jwt_identity import JwtConfig
-from storage.database import DEFAULT_DATABASE_URL, DatabaseOptions
+from storage.database import DEFAULT_DATABASE_URL, POOLERS, DatabaseOptions, is_sqlite
 
 
 def _setting(env: str, default: Any, help: str) -> Any:
@@ -35,7 +35,28 @@ class Settings:
         "",
         "Token GraphiQL's header editor starts with; set by `serve --demo`, never by hand",
     )
+    database_pooler: str = _setting(
+        "DATABASE_POOLER",
+        "",
+        "`pgbouncer`: DATABASE_URL is PgBouncer in transaction mode; empty: PostgreSQL itself",
+    )
+    database_listen_url: str = _setting(
+        "DATABASE_LISTEN_URL",
+        "",
+        "PostgreSQL URL of the live-update listener, never a pooler; empty: DATABASE_URL",
+    )
     db_pool_size: int = _setting("DB_POOL_SIZE", 20, "Database connections kept per process")
+    db_max_overflow: int = _setting(
+        "DB_MAX_OVERFLOW",
+        20,
+        "Connections a process may open beyond DB_POOL_SIZE, closed after one use",
+    )
+    workers: int = _setting(
+        "WEB_CONCURRENCY",
+        1,
+        "Gateway processes sharing the database (`serve --workers` sets it), for the "
+        "start-up check of PostgreSQL's `max_connections`",
+    )
     db_connect_timeout: float = _setting(
         "DB_CONNECT_TIMEOUT", 5.0, "Seconds to wait for a database connection"
     )
@@ -188,6 +209,17 @@ class Settings:
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if number and not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{item.metadata['env']}={value!r} must be a number >= 0")
+        if self.database_pooler not in POOLERS:
+            raise ValueError(f"DATABASE_POOLER={self.database_pooler!r} must be empty or pgbouncer")
+        if (
+            self.database_pooler
+            and self.live_updates == "postgres"
+            and not (is_sqlite(self.database_url) or self.database_listen_url)
+        ):
+            raise ValueError(
+                "DATABASE_POOLER=pgbouncer with LIVE_UPDATES=postgres needs DATABASE_LISTEN_URL: "
+                "live updates LISTEN on a connection of their own, straight to PostgreSQL"
+            )
         if self.rate_limit_burst and not self.rate_limit_per_second:
             raise ValueError("RATE_LIMIT_PER_SECOND must be above 0 while RATE_LIMIT_BURST is set")
         if self.live_updates not in ("postgres", "redis"):
@@ -211,10 +243,26 @@ class Settings:
         """The connection options of the session store."""
         return DatabaseOptions(
             pool_size=self.db_pool_size,
-            max_overflow=self.db_pool_size,
+            max_overflow=self.db_max_overflow,
             connect_timeout=self.db_connect_timeout,
             statement_timeout_ms=self.db_statement_timeout_ms,
+            pooler=self.database_pooler,
         )
+
+    def server_connections(self) -> int:
+        """PostgreSQL connections every process together may open at most.
+
+        Each process: its pool with its overflow, and one listener for live updates
+        (``LIVE_UPDATES=postgres``). Behind PgBouncer only the listeners reach
+        PostgreSQL; PgBouncer's own pool sizes count for the rest.
+        """
+        pooled = 0 if self.database_pooler else self.db_pool_size + self.db_max_overflow
+        listener = 1 if self.live_updates == "postgres" else 0
+        return self.workers * (pooled + listener)
+
+    def listen_url(self) -> str:
+        """The URL the live-update listener connects to."""
+        return self.database_listen_url or self.database_url
 
     def jwt_config(self) -> JwtConfig:
         """Which JWTs are accepted and how their claims map to a principal."""

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import sqlite3
+import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,12 @@ class DatabaseOptions:
     max_overflow: int = 10
     connect_timeout: float = 5.0
     statement_timeout_ms: int = 15_000
+    pooler: str = ""  # "pgbouncer": PgBouncer in transaction mode stands in front
+
+
+POOLERS = ("", "pgbouncer")
+# Engines whose connections PgBouncer hands out per transaction (``Reads`` reads in one).
+_BEHIND_PGBOUNCER: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
 def is_sqlite(url: str) -> bool:
@@ -69,26 +76,54 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
     # No ping on checkout: it costs three round trips per connection use on asyncpg.
     # Reads retry once on a dropped connection instead (loaders.base.fetch_rows) and
     # writes check theirs when they begin (write_transaction).
-    return create_async_engine(
+    connect_args: dict[str, Any] = {
+        "timeout": options.connect_timeout,
+        "command_timeout": options.statement_timeout_ms / 1000,
+    }
+    if options.pooler == "pgbouncer":
+        # A server connection serves one transaction, then another client: nothing
+        # prepared may outlive it. asyncpg then runs each statement unnamed, and
+        # SQLAlchemy's own prepared statements get names no other client uses. PgBouncer
+        # refuses settings in the startup packet; set them on the role instead
+        # (docs/operations.md).
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
+    else:
+        connect_args["server_settings"] = {
+            "jit": "off",
+            "statement_timeout": str(options.statement_timeout_ms),
+            # Statements are prepared once per connection and their values bound: plan
+            # them once too. Left to choose, PostgreSQL re-plans a read of a session
+            # with its references (1.4 ms of planning for 0.1 ms of execution) on
+            # every run, because an array of keys hides how many rows it matches.
+            "plan_cache_mode": "force_generic_plan",
+        }
+    engine = create_async_engine(
         url,
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
         pool_pre_ping=False,
         pool_timeout=options.connect_timeout,
-        connect_args={
-            "timeout": options.connect_timeout,
-            "command_timeout": options.statement_timeout_ms / 1000,
-            "server_settings": {
-                "jit": "off",
-                "statement_timeout": str(options.statement_timeout_ms),
-                # Statements are prepared once per connection and their values bound: plan
-                # them once too. Left to choose, PostgreSQL re-plans a read of a session
-                # with its references (1.4 ms of planning for 0.1 ms of execution) on
-                # every run, because an array of keys hides how many rows it matches.
-                "plan_cache_mode": "force_generic_plan",
-            },
-        },
+        connect_args=connect_args,
     )
+    if options.pooler == "pgbouncer":
+        _BEHIND_PGBOUNCER.add(engine.sync_engine)
+    return engine
+
+
+def _unique_statement_name() -> str:
+    return f"__sgw_{uuid.uuid4().hex}__"
+
+
+async def server_max_connections(engine: AsyncEngine) -> int | None:
+    """PostgreSQL's ``max_connections`` (None on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    [row] = await fetch_rows(engine, _MAX_CONNECTIONS)
+    return int(row[0])
 
 
 StatementObserver = Callable[[str, Any], None]
@@ -165,6 +200,7 @@ async def _begin_on_live_connection(engine: AsyncEngine) -> AsyncConnection:
 
 
 _ALIVE = text("SELECT 1")
+_MAX_CONNECTIONS = text("SHOW max_connections")
 
 
 class DatabaseUnavailable(Exception):
@@ -320,6 +356,11 @@ class Reads:
 
     A read whose connection turns out to be dropped (a restart, a failover) runs once
     more on a fresh one: the pool does not ping on checkout.
+
+    Behind PgBouncer in transaction mode the reads on one connection run in one
+    transaction, begun at the first read and rolled back at ``release``: PgBouncer then
+    keeps one server connection for them, so that a statement is prepared and run on
+    the same server.
     """
 
     def __init__(self, engine: AsyncEngine, *, held: bool = False) -> None:
@@ -330,6 +371,8 @@ class Reads:
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # the driver's connection inside it: asyncpg's, aiosqlite's
         self._autocommit = False  # SQLAlchemy told so, for the statements it runs
+        self._in_transaction = engine.sync_engine in _BEHIND_PGBOUNCER
+        self._begun = False  # that transaction, on the connection held now
 
     async def rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None
@@ -341,6 +384,8 @@ class Reads:
                     if self._connection is None:
                         await self._connect()
                     try:
+                        if self._in_transaction and not self._begun:
+                            await self._begin()
                         return await self._run(statement, params)
                     except Exception as error:
                         if attempt == 2 or not _lost(error):
@@ -365,9 +410,15 @@ class Reads:
             await self._release()
             raise
 
+    async def _begin(self) -> None:
+        """Begin the transaction the reads share (SQLAlchemy begins before a statement)."""
+        assert self._connection is not None
+        await self._connection.execute(_ALIVE)
+        self._begun = True
+
     async def _release(self) -> None:
         connection, self._connection, self._driver = self._connection, None, None
-        self._autocommit = False
+        self._autocommit = self._begun = False
         if connection is not None:
             await connection.close()
 
@@ -379,7 +430,7 @@ class Reads:
         so that the retry does not check out another dead one.
         """
         connection, self._connection, self._driver = self._connection, None, None
-        self._autocommit = False
+        self._autocommit = self._begun = False
         if connection is None:
             return
         try:
@@ -418,7 +469,7 @@ class Reads:
     ) -> Sequence[Any]:
         connection = self._connection
         assert connection is not None
-        if self.dialect == "postgresql" and not self._autocommit:
+        if self.dialect == "postgresql" and not (self._autocommit or self._in_transaction):
             # A read is one statement: no BEGIN and ROLLBACK around it.
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             self._autocommit = True

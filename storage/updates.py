@@ -255,11 +255,20 @@ class RedisUpdateBus(_ListeningBus):
 
 
 def create_update_bus(
-    engine: AsyncEngine, mode: str = "postgres", redis_url: str = "", prefix: str = ""
+    engine: AsyncEngine,
+    mode: str = "postgres",
+    redis_url: str = "",
+    prefix: str = "",
+    listen_url: str = "",
 ) -> UpdateBus:
-    """The bus that fits the database and the ``LIVE_UPDATES`` mode."""
+    """The bus that fits the database and the ``LIVE_UPDATES`` mode.
+
+    LISTEN holds its connection for as long as the process runs: behind a pooler that
+    hands out connections per transaction it would hear nothing, so ``listen_url``, when
+    given, names PostgreSQL itself.
+    """
     if mode == "redis":
         return RedisUpdateBus(redis_url, prefix)
     if engine.dialect.name == "postgresql":
-        return PostgresUpdateBus(engine.url.render_as_string(hide_password=False))
+        return PostgresUpdateBus(listen_url or engine.url.render_as_string(hide_password=False))
     return UpdateBus()

@@ -1,0 +1,81 @@
+"""Start-up compares the connections every process may open with PostgreSQL's limit."""
+
+import logging
+
+import asyncpg
+import pytest
+
+from gateway.config import Settings
+from tests.conftest import POSTGRES_ADMIN_DSN, prepared_database, running_app
+from tests.fixtures.dataset import load_dataset
+
+BUDGET_LOGGER = "session_gateway.database"
+
+
+async def _max_connections() -> int:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=10)
+    try:
+        return int(await connection.fetchval("SHOW max_connections"))
+    finally:
+        await connection.close()
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == BUDGET_LOGGER and record.levelno == logging.WARNING
+    ]
+
+
+async def test_a_pool_larger_than_max_connections_is_warned_of_once_at_start_up(tmp_path, caplog):
+    limit = await _max_connections()
+    caplog.set_level(logging.INFO, logger=BUDGET_LOGGER)
+    async with (
+        prepared_database("postgresql", tmp_path, load_dataset) as (url, _),
+        running_app(url, db_pool_size=limit, db_max_overflow=5, workers=2),
+    ):
+        [warning] = _warnings(caplog)
+    wanted = 2 * (limit + 5 + 1)
+    assert f"may open {wanted} PostgreSQL connections" in warning
+    assert f"max_connections is {limit}" in warning
+    assert "DB_POOL_SIZE" in warning and "WEB_CONCURRENCY" in warning
+
+
+async def test_workers_times_pool_within_max_connections_starts_quietly(tmp_path, caplog):
+    limit = await _max_connections()
+    caplog.set_level(logging.INFO, logger=BUDGET_LOGGER)
+    per_process = limit // 2 - 1  # pool + overflow + the listener: exactly the limit
+    async with prepared_database("postgresql", tmp_path, load_dataset) as (url, _):
+        async with running_app(
+            url,
+            db_pool_size=per_process - per_process // 2,
+            db_max_overflow=per_process // 2,
+            workers=2,
+        ):
+            assert _warnings(caplog) == []
+        # One more process and the same pools no longer fit.
+        async with running_app(
+            url,
+            db_pool_size=per_process - per_process // 2,
+            db_max_overflow=per_process // 2,
+            workers=3,
+        ):
+            assert len(_warnings(caplog)) == 1
+
+
+def test_the_budget_counts_pool_overflow_and_listener_per_process():
+    settings = Settings.from_env(
+        {"WEB_CONCURRENCY": "4", "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "5"}
+    )
+    assert settings.server_connections() == 4 * (10 + 5 + 1)
+    assert settings.database_options().max_overflow == 5
+    behind_pgbouncer = Settings.from_env(
+        {
+            "WEB_CONCURRENCY": "4",
+            "DATABASE_URL": "postgresql+asyncpg://gateway@127.0.0.1:6432/sessions",
+            "DATABASE_POOLER": "pgbouncer",
+            "DATABASE_LISTEN_URL": "postgresql+asyncpg://gateway@127.0.0.1:5432/sessions",
+        }
+    )
+    assert behind_pgbouncer.server_connections() == 4  # the listeners; PgBouncer pools the rest
