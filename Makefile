@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CHROMIUM := /usr/bin/chromium
+PGBOUNCER := /usr/sbin/pgbouncer
 AUDIT := tests/graphql/audit
 AUDIT_STAMP := $(AUDIT)/node_modules/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install lock run test check browser node lint format schema bench clean
+.PHONY: install lock run test check browser node pgbouncer lint format schema bench clean
 
 # Every distribution, transitive ones included, comes from requirements.lock (exact versions
 # and hashes); the gateway itself is then installed without resolving anything.
@@ -29,7 +30,7 @@ lock: $(STAMP)  ## rewrite requirements.lock from pyproject.toml's pins (after c
 run: $(STAMP)  ## serve on HOST:PORT (127.0.0.1:8000) with demo data (SQLite unless DATABASE_URL is set)
 	$(BIN)/session-gateway serve --demo --host $(HOST) --port $(PORT)
 
-test: check browser node  ## every check, then the whole test suite on SQLite and PostgreSQL
+test: check browser node pgbouncer  ## every check, then the whole test suite on SQLite and PostgreSQL
 	$(BIN)/pytest
 
 node: $(AUDIT_STAMP)  ## Node.js 22 and graphql-http for the GraphQL-over-HTTP audit, as locked
@@ -43,6 +44,10 @@ $(AUDIT_STAMP): $(AUDIT)/package-lock.json
 browser:  ## Debian's chromium for the GraphiQL browser test, installed only when missing
 	test -x $(CHROMIUM) || ($(SUDO) apt-get update \
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
+
+pgbouncer:  ## Debian's PgBouncer, which the suite starts in front of PostgreSQL, installed only when missing
+	test -x $(PGBOUNCER) || ($(SUDO) apt-get update \
+		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y pgbouncer)
 
 check: $(STAMP)  ## formatting, lint, types, layer contracts, schema snapshot
 	$(BIN)/ruff format --check .

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import sqlite3
-import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,8 +37,6 @@ class DatabaseOptions:
 
 
 POOLERS = ("", "pgbouncer")
-# Engines whose connections PgBouncer hands out per transaction (``Reads`` reads in one).
-_BEHIND_PGBOUNCER: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
 def is_sqlite(url: str) -> bool:
@@ -81,16 +78,13 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
         "command_timeout": options.statement_timeout_ms / 1000,
     }
     if options.pooler == "pgbouncer":
-        # A server connection serves one transaction, then another client: nothing
-        # prepared may outlive it. asyncpg then runs each statement unnamed, and
-        # SQLAlchemy's own prepared statements get names no other client uses. PgBouncer
-        # refuses settings in the startup packet; set them on the role instead
-        # (docs/operations.md).
-        connect_args |= {
-            "statement_cache_size": 0,
-            "prepared_statement_cache_size": 0,
-            "prepared_statement_name_func": _unique_statement_name,
-        }
+        # PgBouncer gives a server connection to another client once a transaction (or
+        # a statement outside one) ends: nothing prepared may outlive it. Without their
+        # caches asyncpg and SQLAlchemy prepare every statement unnamed, in the same
+        # exchange that runs it (Parse, Describe, Flush, then Bind, Execute, Sync), so
+        # it never meets another server. PgBouncer refuses settings in the startup
+        # packet: set them on the role instead (docs/operations.md).
+        connect_args |= {"statement_cache_size": 0, "prepared_statement_cache_size": 0}
     else:
         connect_args["server_settings"] = {
             "jit": "off",
@@ -101,7 +95,7 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
             # every run, because an array of keys hides how many rows it matches.
             "plan_cache_mode": "force_generic_plan",
         }
-    engine = create_async_engine(
+    return create_async_engine(
         url,
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
@@ -109,13 +103,6 @@ def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngi
         pool_timeout=options.connect_timeout,
         connect_args=connect_args,
     )
-    if options.pooler == "pgbouncer":
-        _BEHIND_PGBOUNCER.add(engine.sync_engine)
-    return engine
-
-
-def _unique_statement_name() -> str:
-    return f"__sgw_{uuid.uuid4().hex}__"
 
 
 async def server_max_connections(engine: AsyncEngine) -> int | None:
@@ -356,11 +343,6 @@ class Reads:
 
     A read whose connection turns out to be dropped (a restart, a failover) runs once
     more on a fresh one: the pool does not ping on checkout.
-
-    Behind PgBouncer in transaction mode the reads on one connection run in one
-    transaction, begun at the first read and rolled back at ``release``: PgBouncer then
-    keeps one server connection for them, so that a statement is prepared and run on
-    the same server.
     """
 
     def __init__(self, engine: AsyncEngine, *, held: bool = False) -> None:
@@ -371,8 +353,6 @@ class Reads:
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # the driver's connection inside it: asyncpg's, aiosqlite's
         self._autocommit = False  # SQLAlchemy told so, for the statements it runs
-        self._in_transaction = engine.sync_engine in _BEHIND_PGBOUNCER
-        self._begun = False  # that transaction, on the connection held now
 
     async def rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None
@@ -384,8 +364,6 @@ class Reads:
                     if self._connection is None:
                         await self._connect()
                     try:
-                        if self._in_transaction and not self._begun:
-                            await self._begin()
                         return await self._run(statement, params)
                     except Exception as error:
                         if attempt == 2 or not _lost(error):
@@ -410,15 +388,9 @@ class Reads:
             await self._release()
             raise
 
-    async def _begin(self) -> None:
-        """Begin the transaction the reads share (SQLAlchemy begins before a statement)."""
-        assert self._connection is not None
-        await self._connection.execute(_ALIVE)
-        self._begun = True
-
     async def _release(self) -> None:
         connection, self._connection, self._driver = self._connection, None, None
-        self._autocommit = self._begun = False
+        self._autocommit = False
         if connection is not None:
             await connection.close()
 
@@ -430,7 +402,7 @@ class Reads:
         so that the retry does not check out another dead one.
         """
         connection, self._connection, self._driver = self._connection, None, None
-        self._autocommit = self._begun = False
+        self._autocommit = False
         if connection is None:
             return
         try:
@@ -469,7 +441,7 @@ class Reads:
     ) -> Sequence[Any]:
         connection = self._connection
         assert connection is not None
-        if self.dialect == "postgresql" and not (self._autocommit or self._in_transaction):
+        if self.dialect == "postgresql" and not self._autocommit:
             # A read is one statement: no BEGIN and ROLLBACK around it.
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             self._autocommit = True

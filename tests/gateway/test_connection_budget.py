@@ -1,13 +1,17 @@
 """Start-up compares the connections every process may open with PostgreSQL's limit."""
 
+import asyncio
+import json
 import logging
 
 import asyncpg
+import httpx
 import pytest
 
 from gateway.config import Settings
 from tests.conftest import POSTGRES_ADMIN_DSN, prepared_database, running_app
 from tests.fixtures.dataset import load_dataset
+from tests.live_server import live_process
 
 BUDGET_LOGGER = "session_gateway.database"
 
@@ -79,3 +83,31 @@ def test_the_budget_counts_pool_overflow_and_listener_per_process():
         }
     )
     assert behind_pgbouncer.server_connections() == 4  # the listeners; PgBouncer pools the rest
+
+
+async def test_serve_counts_its_workers_and_each_warns_once(tmp_path):
+    limit = await _max_connections()
+    log = tmp_path / "server.log"
+    pool = str(limit // 2)  # one process fits (pool + overflow 0 + listener), two do not
+    async with (
+        prepared_database("postgresql", tmp_path, load_dataset) as (url, _),
+        live_process(
+            url, args=["--workers", "2"], log=log, DB_POOL_SIZE=pool, DB_MAX_OVERFLOW="0"
+        ) as (base, _process),
+    ):
+        warnings: list[dict] = []
+        async with httpx.AsyncClient() as client:
+            for _ in range(200):  # both workers started: each answers /readyz
+                warnings = _logged_warnings(log)
+                if len(warnings) >= 2:
+                    break
+                await client.get(f"{base}/readyz")
+                await asyncio.sleep(0.05)
+    assert len(warnings) == 2, log.read_text()
+    assert all(f"2 processes (WEB_CONCURRENCY) may open {2 * (limit // 2 + 1)}" in w["message"]
+               for w in warnings)  # fmt: skip
+
+
+def _logged_warnings(log) -> list[dict]:
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("logger") == BUDGET_LOGGER]
