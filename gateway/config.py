@@ -209,6 +209,8 @@ class Settings:
             number = isinstance(value, int | float) and not isinstance(value, bool)
             if number and not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{item.metadata['env']}={value!r} must be a number >= 0")
+        if self.workers < 1:
+            raise ValueError(f"WEB_CONCURRENCY={self.workers} must be at least 1")
         if self.database_pooler not in POOLERS:
             raise ValueError(f"DATABASE_POOLER={self.database_pooler!r} must be empty or pgbouncer")
         if (

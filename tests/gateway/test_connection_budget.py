@@ -83,6 +83,8 @@ def test_the_budget_counts_pool_overflow_and_listener_per_process():
         }
     )
     assert behind_pgbouncer.server_connections() == 4  # the listeners; PgBouncer pools the rest
+    with pytest.raises(ValueError, match="WEB_CONCURRENCY=0 must be at least 1"):
+        Settings.from_env({"WEB_CONCURRENCY": "0"})
 
 
 async def test_serve_counts_its_workers_and_each_warns_once(tmp_path):
