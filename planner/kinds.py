@@ -230,16 +230,22 @@ def _catalog_page(name: str, filtered: bool = False) -> Loader:
     return load
 
 
-def _parse_global_id(value: Any) -> tuple[str, uuid.UUID]:
-    """The node kind and id a global id names; ``ValueError`` for anything else."""
+def _parse_global_id(value: Any) -> tuple[str, uuid.UUID] | None:
+    """The node kind and id a global id names; None when it names no node.
+
+    An id of a type that is not a node (``Viewer:1``) or with a malformed key names
+    nothing, as in the reference path; one that is not a global id at all is a
+    ``ValueError``, which the reference path reports.
+    """
     try:
         type_name, _, raw = base64.b64decode(str(value), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as error:
         raise ValueError(f"{value!r} is not a global id") from error
     kind = NODE_KINDS.get(type_name)
-    if kind is None:
-        raise ValueError(f"{type_name!r} is not a node type")
-    return kind, uuid.UUID(raw)
+    try:
+        return None if kind is None else (kind, uuid.UUID(raw))
+    except ValueError:
+        return None
 
 
 async def _nodes(run: Run, ids: Sequence[Any], below: frozenset[str]) -> list[Any]:
@@ -249,7 +255,7 @@ async def _nodes(run: Run, ids: Sequence[Any], below: frozenset[str]) -> list[An
     """
     parsed = [_parse_global_id(value) for value in ids]
     wanted: dict[str, list[uuid.UUID]] = {}
-    for kind, id_ in parsed:
+    for kind, id_ in filter(None, parsed):
         wanted.setdefault(kind, []).append(id_)
     loaders = run.scope.loaders
     found: dict[tuple[str, uuid.UUID], Any] = {}
@@ -273,7 +279,7 @@ async def _nodes(run: Run, ids: Sequence[Any], below: frozenset[str]) -> list[An
             for kind, keys in wanted.items()
         )
     )
-    return [found.get(item) for item in parsed]
+    return [None if item is None else found.get(item) for item in parsed]
 
 
 async def _node(

@@ -124,7 +124,7 @@ class JwtVerifier:
             raise Unauthenticated("the bearer token's signature does not verify") from error
         except jwt_errors.MissingRequiredClaimError as error:
             raise Unauthenticated(f"the bearer token has no {error.claim!r} claim") from error
-        except jwt_errors.PyJWTError as error:
+        except (jwt_errors.PyJWTError, OverflowError) as error:  # OverflowError: exp: Infinity
             raise Unauthenticated("the bearer token is malformed") from error
         return claims
 
@@ -139,7 +139,10 @@ class JwtVerifier:
                 f"{', '.join(r.value for r in Role)}"
             ) from error
         subject = SUBJECT_PREFIX + str(claims["sub"])[:200]
-        expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+        try:
+            expires = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+        except (OverflowError, ValueError, OSError) as error:  # beyond the year 9999
+            raise Unauthenticated("the bearer token's 'exp' claim is out of range") from error
         if role is Role.USER:
             user_id = _uuid(claims, config.user_id_claim)
             return Principal(role, subject, user_id=user_id, expires_at=expires)

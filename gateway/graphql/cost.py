@@ -8,9 +8,14 @@ the root, and the requested cost is the sum over all of them::
     # 10 locations + 10 x 20 sessions = 210
 
 A missing page size counts as its default (20) and one above 100 as 100 (the resolvers
-refuse it anyway); ``nodes(ids:)`` counts one per id; each field of a mutation counts
-one more, aliases included. The actual cost counts the nodes
-those same fields returned in the response.
+refuse it anyway); ``node(id:)`` counts one and ``nodes(ids:)`` one per id; a list of
+objects outside a connection (a session's ``events`` and ``auxiliaryDevices``) counts as
+a page of the default size per parent; each field of a mutation counts one more,
+aliases included. The actual cost counts the nodes those same fields returned in the
+response.
+
+Costs saturate at ``COST_CEILING``: a fragment bomb multiplies page sizes beyond any
+integer a JSON client can read, and is refused over budget all the same.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +30,7 @@ from graphql import (
     GraphQLError,
     GraphQLField,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
@@ -32,6 +38,7 @@ from graphql import (
     OperationType,
     SelectionNode,
     get_named_type,
+    get_nullable_type,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
@@ -40,6 +47,12 @@ from resolvers.sessions import DEFAULT_PAGE_SIZE
 
 MAX_PAGE_SIZE = 100
 PAGE_ARGUMENTS = ("first", "last")
+COST_CEILING = 2**53 - 1  # the largest integer every JSON client reads exactly
+NODE_INTERFACE = "Node"
+
+
+def _bounded(value: int) -> int:
+    return min(value, COST_CEILING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +61,7 @@ class Cost:
 
     requested: int
     counted: frozenset[int] = frozenset()  # id() of each field node whose nodes count
+    singles: frozenset[int] = frozenset()  # those of them that return one node, not a list
     selections: tuple[SelectionNode, ...] = ()
     fragments: Mapping[str, FragmentDefinitionNode] = field(default_factory=dict)
 
@@ -74,24 +88,43 @@ def estimate(
     requested = estimator.unit_cost(root, selections)
     if operation.operation is OperationType.MUTATION:
         # Every mutation field is a write: aliases and fragments do not make it cheaper.
-        requested += _field_count(selections, fragments)
-    return Cost(requested, frozenset(estimator.counted), selections, fragments)
+        requested = _bounded(requested + _field_count(selections, fragments, {}))
+    return Cost(
+        requested,
+        frozenset(estimator.counted),
+        frozenset(estimator.singles),
+        selections,
+        fragments,
+    )
 
 
 def _field_count(
-    selections: Sequence[SelectionNode], fragments: Mapping[str, FragmentDefinitionNode]
+    selections: Sequence[SelectionNode],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    counted: dict[str, int],
 ) -> int:
-    """How many fields ``selections`` hold at their level, fragments spread in."""
+    """How many fields ``selections`` hold at their level, fragments spread in.
+
+    Each fragment is counted once (``counted``) and the sum saturates, so a fragment
+    bomb stays linear in the document.
+    """
     count = 0
     for selection in selections:
         if isinstance(selection, FieldNode):
             count += selection.name.value != "__typename"
         elif isinstance(selection, InlineFragmentNode):
-            count += _field_count(selection.selection_set.selections, fragments)
+            count += _field_count(selection.selection_set.selections, fragments, counted)
         elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                count += _field_count(fragment.selection_set.selections, fragments)
+            name = selection.name.value
+            if name not in counted:
+                counted[name] = 0  # a cycle, refused by validation, counts nothing
+                fragment = fragments.get(name)
+                if fragment is not None:
+                    counted[name] = _field_count(
+                        fragment.selection_set.selections, fragments, counted
+                    )
+            count += counted[name]
+        count = _bounded(count)
     return count
 
 
@@ -106,13 +139,20 @@ def _page_size(arguments: Mapping[str, Any]) -> int:
 
 
 def _list_size(
-    node: FieldNode, definition: GraphQLField, named: GraphQLNamedType, arguments: dict[str, Any]
+    parent: GraphQLNamedType,
+    definition: GraphQLField,
+    named: GraphQLNamedType,
+    arguments: dict[str, Any],
 ) -> int | None:
-    """How many nodes a field may return per parent; None when it is not a list of nodes."""
+    """How many nodes a field may return per parent; None when it returns no counted nodes."""
     if _is_connection(definition, named):
         return _page_size(arguments)
-    if node.name.value == "nodes" and isinstance(arguments.get("ids"), list):
-        return len(arguments["ids"])
+    if named.name == NODE_INTERFACE:  # node(id:) and nodes(ids:)
+        ids = arguments.get("ids")
+        return len(ids) if isinstance(ids, list) else 1
+    listed = isinstance(get_nullable_type(definition.type), GraphQLList)
+    if listed and isinstance(named, GraphQLObjectType) and not parent.name.endswith("Connection"):
+        return DEFAULT_PAGE_SIZE
     return None
 
 
@@ -134,6 +174,7 @@ class _Estimator:
         self.fragments = fragments
         self.variables = variables
         self.counted: set[int] = set()
+        self.singles: set[int] = set()
         self.fragment_costs: dict[str, int] = {}
         self.costing: set[str] = set()
 
@@ -144,13 +185,16 @@ class _Estimator:
         total = 0
         for selection in selections:
             if isinstance(selection, FieldNode):
-                total += self._field(parent, selection)
+                cost = self._field(parent, selection)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
-                total += self.unit_cost(target, selection.selection_set.selections)
+                cost = self.unit_cost(target, selection.selection_set.selections)
             elif isinstance(selection, FragmentSpreadNode):
-                total += self._fragment(selection.name.value)
+                cost = self._fragment(selection.name.value)
+            else:
+                continue
+            total = _bounded(total + cost)
         return total
 
     def _fragment(self, name: str) -> int:
@@ -177,12 +221,14 @@ class _Estimator:
         except GraphQLError:
             arguments = {}  # execution reports the bad argument
         named = get_named_type(definition.type)
-        size = _list_size(node, definition, named, arguments)
+        size = _list_size(parent, definition, named, arguments)
         inner = self.unit_cost(named, node.selection_set.selections) if node.selection_set else 0
         if size is None:
             return inner
         self.counted.add(id(node))
-        return size + size * inner
+        if not isinstance(get_nullable_type(definition.type), GraphQLList | GraphQLObjectType):
+            self.singles.add(id(node))  # node(id:): an interface, not a list or a page
+        return _bounded(size + _bounded(size * inner))
 
 
 def actual(cost: Cost, data: Any) -> int:
@@ -233,7 +279,9 @@ class _Counter:
             if key not in value:
                 continue
             inner = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
-            if any(id(n) in self.cost.counted for n in nodes):
+            if any(id(n) in self.cost.singles for n in nodes):
+                total += value[key] is not None
+            elif any(id(n) in self.cost.counted for n in nodes):
                 total += self.page_length(value[key], inner)
             total += self.returned(inner, value[key])
         return total

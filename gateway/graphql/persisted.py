@@ -97,8 +97,46 @@ class _HasDocuments(Protocol):
     documents: DocumentGate
 
 
+# The optional members of a ``subscribe`` payload and the JSON type each must have.
+_SUBSCRIBE_PAYLOAD = {"query": str, "operationName": str, "variables": dict, "extensions": dict}
+
+
+def malformed_message(message: Any) -> str | None:
+    """Why a graphql-transport-ws message does not have the protocol's shape, if it does not.
+
+    Strawberry assumes the shape and fails with a TypeError (logged twice) on a frame such
+    as ``[1, 2, 3]`` or a ``subscribe`` whose payload is a string.
+    """
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "a message must be a JSON object with a string type"
+    kind = message["type"]
+    needs_id = kind in ("subscribe", "complete")
+    if needs_id and (not isinstance(message.get("id"), str) or not message["id"]):
+        return f"a {kind} message needs a non-empty string id"
+    if kind == "subscribe":
+        payload = message.get("payload")
+        if not isinstance(payload, dict):
+            return "a subscribe message's payload must be an object"
+        for key, kind_of_value in _SUBSCRIBE_PAYLOAD.items():
+            if payload.get(key) is not None and not isinstance(payload[key], kind_of_value):
+                return f"a subscribe message's payload.{key} must be a {kind_of_value.__name__}"
+    return None
+
+
 class DocumentTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with each ``subscribe`` message's document admitted first."""
+    """graphql-transport-ws with each ``subscribe`` message's document admitted first.
+
+    A message that does not have the protocol's shape closes the socket with 4400, as the
+    protocol prescribes for invalid messages.
+    """
+
+    async def handle_message(self, message: Any) -> None:
+        """Close with 4400 on a malformed message; otherwise handle it as Strawberry does."""
+        reason = malformed_message(message)
+        if reason is not None:
+            await self.handle_invalid_message(reason)
+            return
+        await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         """Resolve the document by hash and check trust, or answer with an ``error`` message."""

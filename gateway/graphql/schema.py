@@ -1,6 +1,8 @@
 """The GraphQL schema: the query root and the schema object (built without touching a database)."""
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Sequence
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import strawberry
@@ -21,6 +23,38 @@ from gateway.graphql.types import Device, Fleet, Location, Session, session_conn
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
 
+# The Relay node types, by the type name their global ids carry.
+NODE_TYPES: dict[str, type[relay.Node]] = {
+    node_type.__name__: node_type for node_type in (Session, Device, Location, Fleet)
+}
+
+
+async def resolve_global_ids(info: Info, ids: Sequence[relay.GlobalID]) -> list[Any]:
+    """The nodes ``ids`` name, in order; None where missing, hidden or not a node at all.
+
+    An id naming a type that is not a node (``Viewer:1``, ``Nope:``) finds nothing, as an
+    id of a missing node does; Strawberry's own resolver fails on it.
+    """
+    positions: dict[type[relay.Node], list[int]] = {}
+    for index, global_id in enumerate(ids):
+        node_type = NODE_TYPES.get(global_id.type_name)
+        if node_type is not None:
+            positions.setdefault(node_type, []).append(index)
+    found = await asyncio.gather(
+        *(
+            cast(
+                "Awaitable[list[Any]]",
+                node_type.resolve_nodes(info=info, node_ids=[ids[i].node_id for i in indexes]),
+            )
+            for node_type, indexes in positions.items()
+        )
+    )
+    result: list[Any] = [None] * len(ids)
+    for indexes, nodes in zip(positions.values(), found, strict=True):
+        for index, node in zip(indexes, nodes, strict=True):
+            result[index] = node
+    return result
+
 
 @strawberry.type(description="Who the current token stands for")
 class Viewer:
@@ -32,8 +66,24 @@ class Viewer:
 
 @strawberry.type(description="What can be read")
 class Query:
-    node: relay.Node | None = relay.node(description="Any object by its global id")
-    nodes: list[relay.Node | None] = relay.node(description="Objects by global ids, in order")
+    @strawberry.field(description="Any object by its global id")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The ID of the object.")],
+    ) -> relay.Node | None:
+        found: relay.Node | None = (await resolve_global_ids(info, [id]))[0]
+        return found
+
+    @strawberry.field(description="Objects by global ids, in order")
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[relay.GlobalID], strawberry.argument(description="The IDs of the objects.")
+        ],
+    ) -> list[relay.Node | None]:
+        return await resolve_global_ids(info, ids)
 
     @strawberry.field(description="Who the current token stands for")
     def viewer(self, info: Info) -> Viewer:
@@ -109,7 +159,7 @@ def create_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Session, Device, Location, Fleet],
+        types=list(NODE_TYPES.values()),
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, batching_config={"max_operations": BATCH_CEILING}
         ),

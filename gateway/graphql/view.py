@@ -12,11 +12,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.auth import bearer_token
@@ -50,6 +52,13 @@ from gateway.state import GatewayState
 from resolvers.errors import DomainError, RateLimited, Unauthenticated, Unavailable
 from resolvers.identity import authenticate
 from resolvers.uris import Uris
+
+# What each method may run. Subscriptions are served over WebSockets only: Strawberry
+# would also take them over HTTP for its multipart protocol, which is not offered here.
+HTTP_OPERATION_TYPES = {
+    "GET": {OperationType.QUERY},
+    "POST": {OperationType.QUERY, OperationType.MUTATION},
+}
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -138,14 +147,25 @@ class GraphQLView(GraphQL[Context, None]):
             return planned.result
         # The operations of a batch share one context: only this one has paid already.
         own = dataclasses.replace(context, charged=True) if planned.charged else context
-        result = await super().execute_single(
-            request,
-            request_adapter,
-            sub_response,
-            own,
-            root_value,
-            dataclasses.replace(request_data, query=admitted.query),
-        )
+        try:
+            result = await self.schema.execute(
+                admitted.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=own,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=HTTP_OPERATION_TYPES[request.method],
+                operation_extensions=request_data.extensions,
+            )
+        except CannotGetOperationTypeError as error:
+            raise HTTPException(400, error.as_http_error_reason()) from error
+        except InvalidOperationTypeError as error:
+            reason = error.as_http_error_reason(request.method)
+            if error.operation_type is OperationType.SUBSCRIPTION:
+                reason += ": subscribe over a WebSocket (graphql-transport-ws) at /graphql"
+            raise HTTPException(400, reason) from error
+        except MissingQueryError as error:
+            raise HTTPException(400, "No GraphQL query found in the request") from error
         await self.documents.keep(request, admitted, result)
         return result
 

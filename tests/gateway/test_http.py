@@ -88,3 +88,23 @@ async def test_unknown_paths_get_the_documented_envelope(client):
         "correlation_id": str(uuid.UUID(int=7)),
         "error_code": "ERRORS.NOT_FOUND",
     }
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_subscription_over_http_is_a_400_pointing_at_the_websocket(client, tokens, method):
+    query = "subscription { sessionUpdated { uuid } }"
+    if method == "POST":
+        response = await client.post(
+            "/graphql", json={"query": query}, headers=auth(tokens["admin"])
+        )
+    else:
+        response = await client.get(
+            "/graphql", params={"query": query}, headers=auth(tokens["admin"])
+        )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert "WebSocket" in error["message"]
+    assert error["extensions"]["correlationId"] == response.headers["x-correlation-id"]

@@ -1,5 +1,6 @@
 """Relay nodes and the catalog: global ids, hidden-as-missing, relations, nested lists."""
 
+import base64
 import uuid
 
 import pytest
@@ -141,3 +142,20 @@ async def test_nested_session_lists_page_with_cursors(client, tokens):
 async def test_viewer_describes_the_token(client, tokens):
     viewer = await data(client, tokens["operator_x"], "{ viewer { role locationIds fleetIds } }")
     assert viewer["viewer"] == {"role": "operator", "locationIds": [str(LOC_X)], "fleetIds": []}
+
+
+NOT_NODES = ["Viewer:1", "Query:", "OperationError:", "Nope:", "Session:", "Location:42"]
+
+
+@pytest.mark.parametrize("raw", NOT_NODES)
+async def test_an_id_naming_no_node_finds_nothing_like_a_missing_one(client, tokens, raw):
+    id_ = base64.b64encode(raw.encode()).decode()
+    body = await gql(client, tokens["admin"], "query($id: ID!) { node(id: $id) { id } }", id=id_)
+    assert body == {
+        "data": {"node": None},
+        "extensions": {"cost": {"requested": 1, "actual": 0, "maximum": 50000}},
+    }
+    ids = [id_, global_id("Location", LOC_X)]
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    nodes = (await data(client, tokens["admin"], query, ids=ids))["nodes"]
+    assert nodes == [None, {"id": ids[1]}]

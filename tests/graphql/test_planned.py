@@ -9,6 +9,7 @@ hand-written edge cases and a Hypothesis strategy that walks the schema.
 """
 
 import asyncio
+import base64
 import re
 import zlib
 from collections.abc import AsyncIterator
@@ -336,7 +337,7 @@ async def test_errors_and_writes_are_left_to_the_reference_path_and_counted(
     cases = [
         ("{ sessions(first: 0) { nodes { uuid } } }", "refused"),  # the resolver refuses
         ('{ sessions(after: "forged") { nodes { uuid } } }', "refused"),
-        ('{ node(id: "Vmlld2VyOjE=") { id } }', "anomaly"),
+        ('{ node(id: "not a global id") { id } }', "anomaly"),
         ("{ __schema { queryType { name } } }", "introspection"),
         ("{ nope }", "invalid"),
         ("query($n: Int!) { sessions(first: $n) { nodes { uuid } } }", "variables"),
@@ -346,6 +347,22 @@ async def test_errors_and_writes_are_left_to_the_reference_path_and_counted(
         before = lanes.count("reference", reason)
         await lanes.compare(token, document, planned=False)
         assert lanes.count("reference", reason) == before + 1, document
+
+
+async def test_ids_naming_no_node_are_planned_and_find_nothing(
+    lanes: Lanes, tokens: dict[str, str]
+) -> None:
+    names = ["Viewer:1", "Query:", "OperationError:", "Nope:", "Session:", "Device:42"]
+    ids = [base64.b64encode(name.encode()).decode() for name in names]
+    for id_ in ids:
+        body = await lanes.compare(
+            tokens["admin"], "query($id: ID!) { node(id: $id) { id } }", {"id": id_}
+        )
+        assert body["data"] == {"node": None}
+    body = await lanes.compare(
+        tokens["admin"], "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids}
+    )
+    assert body["data"] == {"nodes": [None] * len(ids)}
 
 
 # Documents generated from the schema: fields, aliases, fragments, directives, arguments.

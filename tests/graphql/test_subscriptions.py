@@ -192,3 +192,42 @@ async def test_queries_over_a_socket_read_fresh_data_each_time(writable, new_dev
                 f'mutation {{ endSession(sessionId: "{session_id}") {{ __typename }} }}',
             )
             assert await status_over(socket, "b") == "ENDED"
+
+
+async def _closed_with(socket) -> tuple[int | None, str]:
+    """The close code and reason the server ends the socket with (other messages skipped)."""
+    try:
+        while True:
+            await asyncio.wait_for(socket.recv(), 10)
+    except ConnectionClosed as closed:
+        return (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (None, "")
+
+
+MALFORMED = [
+    (True, [1, 2, 3], "JSON object with a string type"),
+    (True, {"type": 7}, "JSON object with a string type"),
+    (False, {"id": "1", "type": "subscribe", "payload": "x"}, "payload must be an object"),
+    (False, {"id": 1, "type": "subscribe", "payload": {"query": "{ viewer { role } }"}},
+     "non-empty string id"),
+    (False, {"id": "1", "type": "subscribe", "payload": {"query": 5}},
+     "payload.query must be a str"),
+    (False, {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": [1]}},
+     "payload.variables"),
+    (False, {"type": "complete"}, "non-empty string id"),
+]  # fmt: skip
+
+
+async def test_a_malformed_socket_message_closes_with_4400(backend):
+    async with live_server(backend.url) as base:
+        url = base.replace("http://", "ws://") + "/graphql"
+        for before_init, frame, reason in MALFORMED:
+            async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+                if not before_init:
+                    init = {"Authorization": f"Bearer {backend.tokens['admin']}"}
+                    await socket.send(json.dumps({"type": "connection_init", "payload": init}))
+                    assert json.loads(await socket.recv())["type"] == "connection_ack"
+                await socket.send(json.dumps(frame))
+                code, said = await _closed_with(socket)
+            assert code == 4400 and reason in said, (frame, code, said)
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(f"{base}/healthz")).status_code == 200

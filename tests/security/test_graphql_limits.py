@@ -149,6 +149,44 @@ async def test_nodes_by_id_cost_one_per_id(client, tokens):
     assert cost_of(response) == {"requested": 3, "actual": 2, "maximum": 50_000}
 
 
+async def test_a_node_by_id_costs_one(client, tokens):
+    query = "query($id: ID!) { node(id: $id) { id } }"
+    found = await post(client, tokens["admin"], query, id=global_id("Location", LOC_X))
+    missing = await post(client, tokens["admin"], query, id=global_id("Location", UNUSED_ID))
+    assert cost_of(found) == {"requested": 1, "actual": 1, "maximum": 50_000}
+    assert cost_of(missing) == {"requested": 1, "actual": 0, "maximum": 50_000}
+
+
+async def test_events_count_as_a_default_page_per_session_and_what_came_back(client, tokens):
+    query = """{ sessions(first: 4, filter: {status: [ENDED]}) {
+      nodes { events { name } auxiliaryDevices { name } } } }"""
+    response = await post(client, tokens["admin"], query)
+    nodes = response.json()["data"]["sessions"]["nodes"]
+    returned = sum(len(n["events"]) + len(n["auxiliaryDevices"]) for n in nodes)
+    assert returned > len(nodes)
+    # 4 sessions + 4 x (20 events + 20 auxiliary devices) requested.
+    assert cost_of(response) == {"requested": 164, "actual": 4 + returned, "maximum": 50_000}
+
+
+def fragment_bomb(levels: int, leaf: str) -> str:
+    fragments = "".join(
+        f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}\n" for i in range(levels)
+    )
+    return "{ ...F0 }\n" + fragments + f"fragment F{levels} on Query {{ {leaf} }}"
+
+
+@pytest.mark.parametrize("planner", [True, False])
+async def test_a_fragment_bomb_saturates_its_cost_and_is_refused_over_budget(
+    backend, tokens, planner
+):
+    bomb = fragment_bomb(60, "sessions(first: 100) { nodes { uuid } }")
+    async with gateway(backend.url, graphql_planner=planner) as (_, client):
+        response = await post(client, tokens["admin"], bomb)
+    assert response.status_code == 400, response.text
+    assert graphql_error(response)["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert cost_of(response) == {"requested": 2**53 - 1, "actual": 0, "maximum": 50_000}
+
+
 async def test_cost_is_reported_on_errors_too(client, tokens):
     response = await post(client, tokens["admin"], "{ sessions(first: 101) { nodes { uuid } } }")
     assert cost_of(response) == {"requested": 100, "actual": 0, "maximum": 50_000}

@@ -118,6 +118,14 @@ def _refused_tokens(keys: Keys) -> dict[str, tuple[str, str]]:
         "ES256 header on an RSA key": (mint(keys.ec_key, "ES256", "rsa-1"), "does not match"),
         "RS512": (mint(keys.rsa_key, "RS512", "rsa-1"), "'RS512' is not accepted"),
         "tampered": (_tampered(mint(SECRET, "HS256")), "signature does not verify"),
+        "expiry past the year 9999": (
+            mint(SECRET, "HS256", exp=1e20),
+            "'exp' claim is out of range",
+        ),
+        "infinite expiry": (
+            hmac_signed(SECRET.encode(), {"alg": "HS256", "typ": "JWT"}, exp=float("inf")),
+            "malformed",
+        ),
         "malformed": ("aaa.bbb.ccc", "malformed"),
         "not a JWT": ("eyJhbGciOiJIUzI1NiJ9", "malformed"),
         "bad role": (mint(SECRET, "HS256", role="root"), "'role' claim is not one of"),
@@ -150,6 +158,8 @@ REFUSAL_NAMES = [
     "ES256 header on an RSA key",
     "RS512",
     "tampered",
+    "expiry past the year 9999",
+    "infinite expiry",
     "malformed",
     "not a JWT",
     "bad role",
