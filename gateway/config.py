@@ -6,8 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from resolvers.context import WriteLimits
 from resolvers.jwt_identity import JwtConfig
 from storage.database import DEFAULT_DATABASE_URL, POOLERS, DatabaseOptions, is_sqlite
+
+MIN_SESSION_EVENTS = 3  # book, start and end
 
 
 def _setting(env: str, default: Any, help: str) -> Any:
@@ -135,6 +138,18 @@ class Settings:
         "Run read operations on the planned lane; false leaves every operation to the "
         'reference path (counted with reason "disabled")',
     )
+    # Write quotas.
+    session_max_events: int = _setting(
+        "SESSION_MAX_EVENTS",
+        1000,
+        "Most lifecycle events one session may have, its end included (0, or at least 3); "
+        "0: no limit",
+    )
+    max_open_sessions_per_user: int = _setting(
+        "MAX_OPEN_SESSIONS_PER_USER",
+        5,
+        "Most booked and active sessions one rider may have at once; 0: no limit",
+    )
     # Persisted documents: automatic persisted queries and trusted documents.
     trusted_documents_only: bool = _setting(
         "TRUSTED_DOCUMENTS_ONLY",
@@ -222,6 +237,11 @@ class Settings:
                 "DATABASE_POOLER=pgbouncer with LIVE_UPDATES=postgres needs DATABASE_LISTEN_URL: "
                 "live updates LISTEN on a connection of their own, straight to PostgreSQL"
             )
+        if 0 < self.session_max_events < MIN_SESSION_EVENTS:
+            raise ValueError(
+                f"SESSION_MAX_EVENTS={self.session_max_events} must be 0 or at least "
+                f"{MIN_SESSION_EVENTS}: a booking needs room to start and end"
+            )
         if self.rate_limit_burst and not self.rate_limit_per_second:
             raise ValueError("RATE_LIMIT_PER_SECOND must be above 0 while RATE_LIMIT_BURST is set")
         if self.live_updates not in ("postgres", "redis"):
@@ -265,6 +285,13 @@ class Settings:
     def listen_url(self) -> str:
         """The URL the live-update listener connects to."""
         return self.database_listen_url or self.database_url
+
+    def write_limits(self) -> WriteLimits:
+        """The quotas on what writes may accumulate."""
+        return WriteLimits(
+            max_session_events=self.session_max_events,
+            max_open_sessions=self.max_open_sessions_per_user,
+        )
 
     def jwt_config(self) -> JwtConfig:
         """Which JWTs are accepted and how their claims map to a principal."""

@@ -62,6 +62,7 @@ class GatewayState:
             self.metrics.observe_batch,
             reads,
             self.clock,
+            self.settings.write_limits(),
         )
 
 

@@ -4,6 +4,12 @@ Every command reads the session, asks the pure state machine in ``resolvers.life
 whether the step is allowed, and writes only if the row still has the version it read:
 of concurrent commands on one session exactly one wins, the others get ``Conflict``.
 The database's partial unique index decides races for a device's one open session.
+
+Two quotas (``WriteLimits``) bound what writes accumulate, each refused with
+``LimitReached``: a rider's open (booked or active) sessions, counted under the rider's
+lock so that concurrent requests cannot both take the last place; and a session's
+events. An open session always keeps room for its end: a pause or resume that would
+take the last place is refused, and an end is always recorded.
 """
 
 import uuid
@@ -16,7 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers.context import RequestScope
-from resolvers.errors import Conflict, Forbidden, InvalidInput, InvalidTransition, NotFound
+from resolvers.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+    LimitReached,
+    NotFound,
+)
 from resolvers.lifecycle import (
     Command,
     LifecycleState,
@@ -30,6 +43,7 @@ from resolvers.tariffs import compute_fee, session_duration, tariff_for, to_mino
 from storage.enums import EventName, PaymentStatus, Role, SessionKind, SessionStatus
 from storage.models import Session, SessionEvent
 from storage.queries import on_device, select_sessions
+from storage.quotas import count_events, count_open_sessions, lock_rider
 from storage.records import DeviceRecord, EventRecord, SessionRecord
 
 MAX_BOOKING = timedelta(hours=24)
@@ -69,6 +83,7 @@ async def _write(
             if result.rowcount != 1:
                 raise Conflict(f"session {current.id} was changed by another request; retry")
             if events:
+                await _check_event_room(request, connection, current.id, events)
                 await connection.execute(
                     insert(SessionEvent),
                     [
@@ -84,6 +99,40 @@ async def _write(
         raise Conflict("the device already has another booked or active session") from error
     await request.updates.committed()
     return SessionRecord.from_row(row)
+
+
+async def _check_event_room(
+    request: RequestScope,
+    connection: AsyncConnection,
+    session_id: uuid.UUID,
+    events: Sequence[tuple[EventName, datetime]],
+) -> None:
+    """Refuse events past the session's quota, keeping room for the end of an open one."""
+    limit = request.limits.max_session_events
+    if not limit or any(name is EventName.END for name, _ in events):
+        return  # an end is always recorded: it is what stops a session growing
+    held = await count_events(connection, session_id)
+    if held + len(events) + 1 > limit:  # + 1: the end it must still be able to record
+        raise LimitReached(
+            f"session {session_id} has {held} events; a session holds at most {limit}, its "
+            "end included (SESSION_MAX_EVENTS): end it and open a new one"
+        )
+
+
+async def _check_open_sessions(
+    request: RequestScope, connection: AsyncConnection, user_id: uuid.UUID, now: datetime
+) -> None:
+    """Refuse a new session to a rider who has as many open ones as the quota allows."""
+    limit = request.limits.max_open_sessions
+    if not limit:
+        return
+    await lock_rider(connection, user_id)
+    held = await count_open_sessions(connection, user_id, now)
+    if held >= limit:
+        raise LimitReached(
+            f"user {user_id} has {held} booked or active sessions, the most one rider may "
+            "have at once (MAX_OPEN_SESSIONS_PER_USER): end or cancel one first"
+        )
 
 
 async def _check_location(request: RequestScope, location_id: uuid.UUID | None) -> None:
@@ -187,6 +236,7 @@ async def _create(
     try:
         async with request.write() as connection:
             await _release_lapsed_bookings(request, connection, device.id, now)
+            await _check_open_sessions(request, connection, user, now)
             await connection.execute(insert(Session).values(**row))
             await connection.execute(
                 insert(SessionEvent).values(session_id=session_id, name=event.value, timestamp=now)

@@ -16,6 +16,14 @@ from storage.database import write_transaction
 from storage.updates import UpdateBus
 
 
+@dataclass(frozen=True, slots=True)
+class WriteLimits:
+    """Quotas on what writes may accumulate; 0 turns one off."""
+
+    max_session_events: int = 1000  # a session's events, its end included
+    max_open_sessions: int = 5  # a rider's booked and active sessions
+
+
 @dataclass(slots=True)
 class RequestScope:
     """One request's view of the service; both API faces build one per request."""
@@ -27,6 +35,7 @@ class RequestScope:
     loaders: Loaders
     updates: UpdateBus = field(default_factory=UpdateBus)
     clock: Clock = utc_now
+    limits: WriteLimits = field(default_factory=WriteLimits)
 
     @classmethod
     def open(
@@ -38,6 +47,7 @@ class RequestScope:
         observe_batch: BatchObserver | None = None,
         reads: Reads | None = None,
         clock: Clock = utc_now,
+        limits: WriteLimits | None = None,
     ) -> "RequestScope":
         """A fresh scope with fresh loaders bound to the principal's visibility.
 
@@ -51,7 +61,16 @@ class RequestScope:
         )
         reads = reads or Reads(engine)
         loaders = Loaders(reads, visibility, observe_batch)
-        return cls(principal, engine, reads, cursors, loaders, updates or UpdateBus(), clock)
+        return cls(
+            principal,
+            engine,
+            reads,
+            cursors,
+            loaders,
+            updates or UpdateBus(),
+            clock,
+            limits or WriteLimits(),
+        )
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

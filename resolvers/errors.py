@@ -9,6 +9,7 @@ DomainError
  ├── InvalidTransition        INVALID_TRANSITION         the lifecycle does not allow it now
  ├── Conflict                 CONFLICT                   a concurrent write got there first
  ├── IdempotencyKeyReused     IDEMPOTENCY_KEY_REUSED     same key, different request
+ ├── LimitReached             LIMIT_REACHED              a rider's or a session's quota is full
  ├── PayloadTooLarge          PAYLOAD_TOO_LARGE          a request body over its limit
  ├── UnsupportedMediaType     UNSUPPORTED_MEDIA_TYPE     a body of a type the endpoint does not take
  ├── HeadersTooLarge          HEADERS_TOO_LARGE          request headers over their limit
@@ -84,6 +85,12 @@ class IdempotencyKeyReused(DomainError):
     """An idempotency key was sent again with a different request."""
 
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class LimitReached(DomainError):
+    """A write would go past a quota (open sessions per rider, events per session)."""
+
+    code = "LIMIT_REACHED"
 
 
 class PayloadTooLarge(DomainError):

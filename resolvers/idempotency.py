@@ -5,8 +5,8 @@ both act: the second is told the first is still in progress. Once the mutation i
 its outcome (the session it produced, or the domain error it met) is kept under the
 caller and the key for at least 24 hours. A repeat with the same input gets the session
 as it is now, or the same error; the same key with other input is refused. Outcomes
-worth retrying (a write conflict, an outage, a fault) are not kept: the reservation is
-dropped so that the retry runs for real.
+worth retrying (a write conflict, a full quota, an outage, a fault) are not kept: the
+reservation is dropped so that the retry runs for real.
 """
 
 import contextlib
@@ -26,6 +26,7 @@ from resolvers.errors import (
     DomainError,
     IdempotencyKeyReused,
     InvalidInput,
+    LimitReached,
     NotFound,
     Unavailable,
 )
@@ -37,7 +38,7 @@ RETENTION = timedelta(hours=48)
 ABANDONED = timedelta(minutes=2)  # a reservation this old belongs to a request that died
 MAX_KEY_LENGTH = 200
 IN_PROGRESS: dict[str, Any] = {"in_progress": True}
-RETRYABLE = (Conflict, Unavailable)
+RETRYABLE = (Conflict, LimitReached, Unavailable)
 
 
 def _error_classes() -> dict[str, type[DomainError]]:

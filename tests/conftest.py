@@ -247,7 +247,11 @@ class Writable:
 async def writable(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Writable]:
-    """The gateway over its own copy of the dataset, for tests that write."""
+    """The gateway over its own copy of the dataset, for tests that write.
+
+    Its tests share the database and open sessions for the same riders, so the quota on
+    a rider's open sessions is off here (``tests/graphql/test_quotas.py`` tests it).
+    """
     from tests.fixtures.dataset import load_tariffs
 
     async def with_tariffs(engine: AsyncEngine) -> dict[str, str]:
@@ -258,7 +262,7 @@ async def writable(
     directory = tmp_path_factory.mktemp("writable")
     async with (
         prepared_database(request.param, directory, with_tariffs) as (url, tokens),
-        running_app(url) as application,
+        running_app(url, max_open_sessions_per_user=0) as application,
         in_process_client(application) as c,
     ):
         yield Writable(request.param, url, application, c, tokens)

@@ -22,7 +22,7 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 class OperationError:
     code: str = strawberry.field(
         description="INVALID_TRANSITION, CONFLICT, NOT_FOUND, FORBIDDEN, VALIDATION, "
-        "IDEMPOTENCY_KEY_REUSED"
+        "IDEMPOTENCY_KEY_REUSED, LIMIT_REACHED"
     )
     message: str
 
