@@ -158,8 +158,8 @@ class Settings:
     )
     apq_max_documents: int = _setting(
         "APQ_MAX_DOCUMENTS",
-        10_000,
-        "Most documents clients may persist (automatic persisted queries); 0: none",
+        200,
+        "Most documents each principal may persist (automatic persisted queries); 0: none",
     )
     # Rate limiting, shared by REST and GraphQL.
     rate_limit_burst: int = _setting(

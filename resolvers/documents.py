@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.errors import DocumentNotTrusted, InvalidPersistedQuery, PersistedQueryNotFound
-from storage.documents import count_untrusted_documents, find_document, save_document
+from storage.documents import count_owned_documents, find_document, save_document
 
 _HASH_SHAPE = re.compile(r"[0-9a-f]{64}")
 CACHE_CHARACTERS = 8_000_000  # the bodies one process keeps in memory, at most
@@ -43,7 +43,7 @@ class DocumentPolicy:
     """Which documents may run and whether clients may persist new ones."""
 
     trusted_only: bool = False
-    max_client_documents: int = 10_000  # 0: clients persist none
+    max_client_documents: int = 200  # per principal; 0: clients persist none
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +96,17 @@ class DocumentStore:
         self._remember(digest, StoredDocument(body, trusted=True))
         return digest
 
-    async def persist(self, digest: str, body: str, max_documents: int) -> bool:
-        """Persist a client's document unless clients already persisted ``max_documents``."""
+    async def persist(self, digest: str, body: str, owner: str, max_documents: int) -> bool:
+        """Persist a client's document unless ``owner`` already persisted ``max_documents``.
+
+        ``owner`` names the principal (a digest); the quota is each principal's, so no
+        client can fill the store for the others.
+        """
         if digest in self._cache:
             return False
-        if await count_untrusted_documents(self.engine) >= max_documents:
+        if await count_owned_documents(self.engine, owner) >= max_documents:
             return False  # the document still ran; the client keeps sending it in full
-        await save_document(self.engine, digest, body, trusted=False)
+        await save_document(self.engine, digest, body, trusted=False, owner=owner)
         self._remember(digest, StoredDocument(body, trusted=False))
         return True
 

@@ -20,17 +20,27 @@ async def find_document(engine: AsyncEngine, digest: str) -> tuple[str, bool] | 
     return None if row is None else (row.body, row.trusted)
 
 
-async def count_untrusted_documents(engine: AsyncEngine) -> int:
-    """How many documents clients registered (automatic persisted queries)."""
-    query = select(func.count()).where(PersistedDocument.trusted.is_(False))
+async def count_owned_documents(engine: AsyncEngine, owner: str) -> int:
+    """How many documents one principal persisted (automatic persisted queries)."""
+    query = select(func.count()).where(
+        PersistedDocument.owner == owner, PersistedDocument.trusted.is_(False)
+    )
     async with engine.connect() as connection:
         return int((await connection.execute(query)).scalar_one())
 
 
-async def save_document(engine: AsyncEngine, digest: str, body: str, *, trusted: bool) -> None:
+async def save_document(
+    engine: AsyncEngine, digest: str, body: str, *, trusted: bool, owner: str | None = None
+) -> None:
     """Keep a document; saving a known one again only ever raises it to trusted."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    values = {"hash": digest, "body": body, "trusted": trusted, "created_at": datetime.now(UTC)}
+    values = {
+        "hash": digest,
+        "body": body,
+        "trusted": trusted,
+        "created_at": datetime.now(UTC),
+        "owner": owner,
+    }
     statement = dialect.insert(PersistedDocument).values(**values)
     # Many processes may register the same document at once: the first insert wins.
     if trusted:

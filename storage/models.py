@@ -336,7 +336,8 @@ class PersistedDocument(Base):
 
     ``trusted`` documents were registered by an operator (``session-gateway documents
     register``) and are the only ones that run in trusted-documents mode; the others
-    were sent by clients through automatic persisted queries.
+    were sent by clients through automatic persisted queries, and ``owner`` (a digest
+    of the principal that persisted one) counts them against that principal's quota.
     """
 
     __tablename__ = "persisted_documents"
@@ -345,6 +346,7 @@ class PersistedDocument(Base):
     body: Mapped[str] = mapped_column(Text)
     trusted: Mapped[bool] = mapped_column(Boolean, server_default=false())
     created_at: Mapped[datetime]
+    owner: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class SessionChange(Base):

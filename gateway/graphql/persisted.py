@@ -9,6 +9,7 @@ document is persisted only once it has parsed and validated. Over WebSockets the
 gate decides each ``subscribe`` message (documents are looked up, never persisted there).
 """
 
+import hashlib
 import logging
 from typing import Any, Protocol, cast
 
@@ -25,6 +26,7 @@ from gateway.graphql.context import Context
 from gateway.graphql.errors import client_error
 from gateway.graphql.schema import schema
 from gateway.middleware import correlation_id_of
+from gateway.ratelimit import bucket_key
 from gateway.state import GatewayState
 from resolvers.documents import Admitted, DocumentPolicy, DocumentStore, admit_document
 
@@ -67,9 +69,11 @@ class DocumentGate:
         """Persist a client's document once it has validated; a failure only gets logged."""
         if admitted.register is None or admitted.query is None or not _validated(result):
             return
+        principal = connection.scope.get("state", {}).get("principal")
+        owner = hashlib.sha256(bucket_key(connection, principal).encode()).hexdigest()
         try:
             await self.store(connection).persist(
-                admitted.register, admitted.query, self.policy.max_client_documents
+                admitted.register, admitted.query, owner, self.policy.max_client_documents
             )
         except Exception:
             logger.exception(

@@ -12,7 +12,9 @@ from websockets.asyncio.client import connect
 
 from gateway.graphql.media import GRAPHQL_RESPONSE, JSON
 from resolvers.documents import DocumentStore, document_hash
+from resolvers.identity import create_token
 from storage.database import create_engine
+from storage.enums import Role
 from tests.conftest import auth
 from tests.fixtures.dataset import LOC_X, USER_A, add_device
 from tests.live_server import live_server
@@ -161,6 +163,27 @@ async def test_no_client_document_is_kept_beyond_apq_max_documents(writable, sto
         again = await post(client, writable.tokens["admin"], None, apq(digest))
     assert again.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
     assert await store.get(digest) is None
+
+
+async def test_each_principal_has_its_own_quota_of_persisted_documents(writable, store):
+    first, second, third = (unique_query() for _ in range(3))
+    other = unique_query()
+    # Riders who persisted nothing yet (the writable database is shared).
+    one = await create_token(store.engine, Role.USER, user_id=uuid.uuid4())
+    two = await create_token(store.engine, Role.USER, user_id=uuid.uuid4())
+    async with gateway(writable.url, apq_max_documents=2) as (_, client):
+        for query in (first, second, third):
+            await post(client, one, query, apq(document_hash(query)))
+        # Another principal still persists: one client cannot fill the store for all.
+        await post(client, two, other, apq(document_hash(other)))
+        found = {
+            query: await post(client, two, None, apq(document_hash(query)))
+            for query in (first, second, third, other)
+        }
+    kept = {q for q, r in found.items() if "errors" not in r.json()}
+    assert kept == {first, second, other}
+    assert found[third].json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert await store.get(document_hash(third)) is None
 
 
 async def test_trusted_mode_runs_registered_documents_by_hash_or_in_full(writable, store):
