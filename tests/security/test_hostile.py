@@ -69,34 +69,35 @@ def fragment_bomb(levels: int) -> str:
     return "{ ...F0 }\n" + fragments + f"fragment F{levels} on Query {{ a: viewer {{ role }} }}"
 
 
+# Documents refused before they run, each with a phrase of its refusal (the corpus in
+# test_hostile_corpus.py sends them to a real server too).
+HOSTILE_DOCUMENTS = {
+    "deep": (
+        "{ locations { nodes { "
+        + "devices { nodes { location { " * 20
+        + "name"
+        + " } } }" * 20
+        + " } } }",
+        "levels deep",
+    ),
+    "very deep": (nested(1000), "nested too deeply"),
+    "deep list": ("{ viewer(x: " + "[" * 5000 + "]" * 5000 + ") { role } }", "nested too deeply"),
+    "alias flood": (
+        "{ " + " ".join(f"a{i}: __typename" for i in range(600)) + " }",
+        "600 aliases found",
+    ),
+    "huge alias flood": (
+        "{ " + " ".join(f"a{i}: viewer {{ role }}" for i in range(2000)) + " }",
+        "tokens",
+    ),
+    "fragment bomb": (fragment_bomb(150), "aliases found"),
+    "first beyond Int": ("{ sessions(first: 1099511627776) { nodes { uuid } } }", "32-bit"),
+}
+
+
 @pytest.mark.usefixtures("still_serving")
 @pytest.mark.parametrize(
-    ("query", "fragment"),
-    [
-        (
-            "{ locations { nodes { "
-            + "devices { nodes { location { " * 20
-            + "name"
-            + " } } }" * 20
-            + " } } }",
-            "levels deep",
-        ),
-        (nested(1000), "nested too deeply"),
-        ("{ viewer(x: " + "[" * 5000 + "]" * 5000 + ") { role } }", "nested too deeply"),
-        ("{ " + " ".join(f"a{i}: __typename" for i in range(600)) + " }", "600 aliases found"),
-        ("{ " + " ".join(f"a{i}: viewer {{ role }}" for i in range(2000)) + " }", "tokens"),
-        (fragment_bomb(150), "aliases found"),
-        ("{ sessions(first: 1099511627776) { nodes { uuid } } }", "32-bit"),
-    ],
-    ids=[
-        "deep",
-        "very deep",
-        "deep list",
-        "alias flood",
-        "huge alias flood",
-        "fragment bomb",
-        "first beyond Int",
-    ],
+    ("query", "fragment"), HOSTILE_DOCUMENTS.values(), ids=HOSTILE_DOCUMENTS.keys()
 )
 async def test_a_hostile_document_is_a_fast_400(client, tokens, query, fragment):
     started = time.perf_counter()
@@ -130,16 +131,26 @@ async def test_a_giant_body_is_413_before_it_is_read(client, tokens):
     assert_refused(declared, 413, "PAYLOAD_TOO_LARGE")
 
 
+MALFORMED_BODIES = {
+    "empty": b"",
+    "open brace": b"{",
+    "truncated": b'{"query": ',
+    "null": b"null",
+    "number": b"42",
+    "string": b'"{ viewer { role } }"',
+    "empty batch": b"[]",
+    "batch of numbers": b"[1, 2]",
+    "query not a string": b'{"query": 5}',
+    "variables not an object": b'{"query": "{ viewer { role } }", "variables": [1]}',
+    "no query": b"{}",
+    "invalid UTF-8 in a string": b'{"query": "{ viewer { role } }\xff\xfe"}',
+    "invalid UTF-8": b"\xff\xfe\xfd",
+    "deeply nested JSON": b"[" * 100_00 + b"]" * 100_00,
+}
+
+
 @pytest.mark.usefixtures("still_serving")
-@pytest.mark.parametrize(
-    "body",
-    [b"", b"{", b'{"query": ', b"null", b"42", b'"{ viewer { role } }"', b"[]", b"[1, 2]",
-     b'{"query": 5}', b'{"query": "{ viewer { role } }", "variables": [1]}', b"{}",
-     b'{"query": "{ viewer { role } }\xff\xfe"}', b"\xff\xfe\xfd", b"[" * 100_00 + b"]" * 100_00],
-    ids=["empty", "open brace", "truncated", "null", "number", "string", "empty batch",
-         "batch of numbers", "query not a string", "variables not an object", "no query",
-         "invalid UTF-8 in a string", "invalid UTF-8", "deeply nested JSON"],
-)  # fmt: skip
+@pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
 async def test_a_malformed_body_is_a_400(client, tokens, body):
     response = await client.post(
         "/graphql",
@@ -149,12 +160,18 @@ async def test_a_malformed_body_is_a_400(client, tokens, body):
     assert_refused(response, 400, "VALIDATION")
 
 
+OTHER_CONTENT_TYPES = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/graphql",
+    "application/xml",
+    None,
+]
+
+
 @pytest.mark.usefixtures("still_serving")
-@pytest.mark.parametrize(
-    "content_type",
-    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-     "application/graphql", "application/xml", None],
-)  # fmt: skip
+@pytest.mark.parametrize("content_type", OTHER_CONTENT_TYPES)
 async def test_a_body_of_another_type_is_415(client, tokens, content_type):
     headers = auth(tokens["admin"])
     if content_type:
@@ -170,14 +187,16 @@ SESSION_FILTER = "query($f: SessionFilter) { sessions(filter: $f, first: 5) { no
 DEVICE_FILTER = "query($f: DeviceFilter) { devices(filter: $f, first: 5) { nodes { uuid } } }"
 
 
-@pytest.mark.usefixtures("still_serving")
-@pytest.mark.parametrize("injection", SQL)
-@pytest.mark.parametrize(
-    ("query", "field"),
+GRAPHQL_FILTERS = (
     [(SESSION_FILTER, f) for f in ("userId", "locationId", "deviceId", "fleetId", "kind")]
     + [(SESSION_FILTER, f) for f in ("from", "to", "status")]
-    + [(DEVICE_FILTER, f) for f in ("kind", "locationId", "fleetId")],
-)  # fmt: skip
+    + [(DEVICE_FILTER, f) for f in ("kind", "locationId", "fleetId")]
+)
+
+
+@pytest.mark.usefixtures("still_serving")
+@pytest.mark.parametrize("injection", SQL)
+@pytest.mark.parametrize(("query", "field"), GRAPHQL_FILTERS)
 async def test_sql_in_any_graphql_filter_is_refused_as_invalid_input(
     client, tokens, query, field, injection
 ):
@@ -219,17 +238,21 @@ async def test_sql_in_any_rest_parameter_is_a_400(client, tokens, path, paramete
     assert response.json()["error_code"] == "ERRORS.VALIDATION"
 
 
-@pytest.mark.usefixtures("still_serving")
-@pytest.mark.parametrize("injection", SQL)
-async def test_sql_in_rest_paths_and_tokens_is_a_400(client, tokens, injection):
+def injected_paths(injection: str) -> list[str]:
+    """REST paths with ``injection`` in place of each id."""
     bad = quote(injection, safe="")
-    paths = [
+    return [
         f"/session/v1/device-sessions/{bad}",
         f"/session/v1/devices/{bad}/sessions",
         f"/session/v2/users/{bad}/sessions/{SESSIONS[0].id}",
         f"/session/v2/users/{USER_A}/sessions/{bad}",
     ]
-    for path in paths:
+
+
+@pytest.mark.usefixtures("still_serving")
+@pytest.mark.parametrize("injection", SQL)
+async def test_sql_in_rest_paths_and_tokens_is_a_400(client, tokens, injection):
+    for path in injected_paths(injection):
         response = await client.get(path, headers=auth(tokens["admin"]))
         assert response.status_code == 400, (path, response.text)
         assert response.json()["error_code"] == "ERRORS.VALIDATION"
@@ -242,14 +265,16 @@ async def test_sql_in_rest_paths_and_tokens_is_a_400(client, tokens, injection):
     assert token.json()["error_code"] == "ERRORS.INVALID_PAGINATION_TOKEN"
 
 
+BAD_URLS = {
+    "query string": "/session/v2/sessions?status=%FF%FE",
+    "path": "/session/v1/device-sessions/%FF%FE",
+    "overlong UTF-8": f"/session/v1/devices/{DOCK_X}%C0%AF/sessions",
+    "60 kB parameter": "/session/v2/sessions?user_id=" + "a" * 60_000,
+}
+
+
 @pytest.mark.usefixtures("still_serving")
-@pytest.mark.parametrize(
-    "url",
-    ["/session/v2/sessions?status=%FF%FE", "/session/v1/device-sessions/%FF%FE",
-     f"/session/v1/devices/{DOCK_X}%C0%AF/sessions",
-     "/session/v2/sessions?user_id=" + "a" * 60_000],
-    ids=["query string", "path", "overlong UTF-8", "60 kB parameter"],
-)  # fmt: skip
+@pytest.mark.parametrize("url", BAD_URLS.values(), ids=BAD_URLS.keys())
 async def test_invalid_utf8_and_huge_parameters_in_rest_urls_are_400s(client, tokens, url):
     response = await client.get(url, headers=auth(tokens["admin"]))
     assert response.status_code == 400, response.text
@@ -269,10 +294,15 @@ async def test_very_long_headers_are_431(client, tokens, path):
         assert body["correlation_id"] == response.headers["x-correlation-id"]
 
 
+HOSTILE_AUTHORIZATIONS = [
+    f"Bearer {token}".encode("utf-8", "surrogateescape")
+    for token in ("sgw_" + "a" * 20_000, "a.b." + "c" * 20_000, "\udcff\udcfe")
+]
+
+
 @pytest.mark.usefixtures("still_serving")
 async def test_an_oversized_or_binary_authorization_header_is_a_401(client):
-    for token in ("sgw_" + "a" * 20_000, "a.b." + "c" * 20_000, "\udcff\udcfe"):
-        raw = f"Bearer {token}".encode("utf-8", "surrogateescape")
+    for raw in HOSTILE_AUTHORIZATIONS:
         rest = await client.get(LIST, headers={"Authorization": raw})
         assert rest.status_code == 401
         graphql = await client.post("/graphql", json=VIEWER, headers={"Authorization": raw})
@@ -310,10 +340,11 @@ def raw_exchange(port: int, data: bytes) -> bytes:
             return b""
 
 
-def test_wire_level_garbage_is_refused_and_the_server_keeps_serving(backend, tokens):
-    bearer = f"Authorization: Bearer {tokens['admin']}\r\n".encode()
+def wire_attacks(token: str) -> dict[str, bytes]:
+    """Raw bytes no HTTP client would send."""
+    bearer = f"Authorization: Bearer {token}\r\n".encode()
     host = b"Host: t\r\n"
-    attacks = {
+    return {
         "huge header": b"GET /session/v2/sessions HTTP/1.1\r\n"
         + host
         + b"X-Big: "
@@ -330,11 +361,18 @@ def test_wire_level_garbage_is_refused_and_the_server_keeps_serving(backend, tok
         "not HTTP": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 64,
         "bad content length": b"POST /graphql HTTP/1.1\r\n" + host + b"Content-Length: -1\r\n\r\n",
     }
-    expected = {
-        "huge header": b" 431 ",
-        "huge declared body": b" 413 ",
-        "invalid UTF-8 path": b" 400 ",
-    }
+
+
+WIRE_STATUS = {
+    "huge header": b" 431 ",
+    "huge declared body": b" 413 ",
+    "invalid UTF-8 path": b" 400 ",
+}
+
+
+def test_wire_level_garbage_is_refused_and_the_server_keeps_serving(backend, tokens):
+    attacks = wire_attacks(tokens["admin"])
+    expected = WIRE_STATUS
     with serving(backend.url) as port:
         for name, data in attacks.items():
             answer = raw_exchange(port, data)
