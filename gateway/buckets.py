@@ -46,8 +46,12 @@ class Buckets(Protocol):
     burst: int
     per_second: float
 
-    async def take(self, key: str, cost: float) -> Decision:
-        """Draw ``cost`` tokens from ``key``'s bucket if it holds that many."""
+    async def take(self, key: str, cost: float, *, owed: bool = False) -> Decision:
+        """Draw ``cost`` tokens from ``key``'s bucket if it holds that many.
+
+        ``owed`` draws them whatever the bucket holds: the bucket may go into debt,
+        which refills like any tokens (for what a request fetched beyond its estimate).
+        """
 
     async def close(self) -> None:
         """Release connections."""
@@ -72,14 +76,14 @@ class MemoryBuckets:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._takes = 0
 
-    async def take(self, key: str, cost: float) -> Decision:
-        """Draw ``cost`` tokens from ``key``'s bucket if it holds that many."""
+    async def take(self, key: str, cost: float, *, owed: bool = False) -> Decision:
+        """Draw ``cost`` tokens from ``key``'s bucket if it holds that many (or ``owed``)."""
         now = self.clock()
         tokens, then = self._buckets.get(key, (float(self.burst), now))
         tokens = refill(tokens, now - then, self.burst, self.per_second)
         # A draw larger than the whole bucket waits for a full bucket and empties it.
         cost = min(cost, self.burst)
-        allowed = tokens >= cost
+        allowed = owed or tokens >= cost
         if allowed:
             tokens -= cost
         self._buckets[key] = (tokens, now)

@@ -1,7 +1,9 @@
 """Rate limiting: one token bucket per principal (per client IP without a valid token).
 
 REST and GraphQL draw from the same bucket. A REST request costs 1; a GraphQL request
-costs 1 on arrival and then the rest of its computed query cost before it executes. A
+costs 1 on arrival and then the rest of its computed query cost before it executes, and
+after it has run, whatever it returned beyond that estimate (the actual cost; a
+session's events may outnumber their estimate). A
 request that finds too few tokens is refused with 429 and ``Retry-After`` and spends
 nothing. Every answer to a charged request carries ``RateLimit-Limit``,
 ``RateLimit-Remaining``, ``RateLimit-Reset`` and ``RateLimit-Policy``
@@ -41,13 +43,17 @@ def owner_of(principal: Principal) -> str:
     return f"{principal.role.value}:{principal.subject}"
 
 
-async def charge(connection: HTTPConnection, cost: float) -> None:
-    """Draw ``cost`` from the caller's bucket; raises ``RateLimited`` when it holds too little."""
+async def charge(connection: HTTPConnection, cost: float, *, owed: bool = False) -> None:
+    """Draw ``cost`` from the caller's bucket; raises ``RateLimited`` when it holds too little.
+
+    ``owed`` is for work already done (a GraphQL response that returned more than its
+    estimate): it is drawn whatever the bucket holds, which may leave it in debt.
+    """
     buckets = GatewayState.of(connection).buckets
     if buckets is None or cost <= 0:
         return
     state: dict[str, Any] = connection.scope.setdefault("state", {})
-    decision = await buckets.take(bucket_key(connection, state.get("principal")), cost)
+    decision = await buckets.take(bucket_key(connection, state.get("principal")), cost, owed=owed)
     state[DECISION_KEY] = (decision, cost)
     if not decision.allowed:
         raise RateLimited(

@@ -31,7 +31,7 @@ local tokens = tonumber(saved[1]) or burst
 local at = tonumber(saved[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * per_second)
 local allowed = 0
-if tokens >= cost then
+if tokens >= cost or ARGV[4] == '1' then
   tokens = tokens - cost
   allowed = 1
 end
@@ -56,11 +56,12 @@ class RedisBuckets:
         """Fail loudly at startup when Redis cannot be reached."""
         await self.redis.ping()
 
-    async def take(self, key: str, cost: float) -> Decision:
-        """Draw ``cost`` tokens from ``key``'s bucket if it holds that many."""
+    async def take(self, key: str, cost: float, *, owed: bool = False) -> Decision:
+        """Draw ``cost`` tokens from ``key``'s bucket if it holds that many (or ``owed``)."""
         try:
             allowed, tokens = await self._take(
-                keys=[self.prefix + key], args=[self.burst, self.per_second, cost]
+                keys=[self.prefix + key],
+                args=[self.burst, self.per_second, cost, "1" if owed else "0"],
             )
         except (RedisError, OSError) as error:
             if time.monotonic() - self._last_warning > 10:  # one line per 10 s, not per request

@@ -20,7 +20,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.config import Settings
 from gateway.graphql.context import Context
-from gateway.graphql.cost import actual, estimate
+from gateway.graphql.cost import Cost, actual, estimate
 from gateway.graphql.rules import max_aliases_rule, max_depth_rule
 from gateway.ratelimit import charge
 from gateway.state import GatewayState
@@ -74,6 +74,12 @@ def _validation_rules(limits: GraphQLLimits) -> tuple[type[ASTValidationRule], .
     return tuple(rules)
 
 
+async def charge_surplus(context: Context, cost: Cost, returned: int) -> None:
+    """Draw from the rate limit what an operation returned beyond its requested cost."""
+    if returned > cost.requested:
+        await charge(context.request, returned - cost.requested, owed=True)
+
+
 def hide_suggestions(errors: list[GraphQLError]) -> None:
     """Drop "Did you mean ...?" hints, which reveal the schema when introspection is off."""
     for error in errors:
@@ -109,8 +115,9 @@ class QueryCost(SchemaExtension):
 
     An operation costs its requested nodes, one per mutation field, and at least 1; what
     it paid on arrival (``Context.credit``) is deducted, the rest is drawn here, before
-    execution. Every response reports ``extensions.cost``: ``requested``, ``actual`` (nodes
-    returned) and the per-request ``maximum`` (0: no maximum).
+    execution, and what the response returned beyond its requested nodes after. Every
+    response reports ``extensions.cost``: ``requested``, ``actual`` (nodes returned) and
+    the per-request ``maximum`` (0: no maximum).
     """
 
     def __init__(self) -> None:
@@ -149,6 +156,8 @@ class QueryCost(SchemaExtension):
             own.settle()
         yield
         self.actual = actual(cost, getattr(context.result, "data", None))
+        if limits is not None:
+            await charge_surplus(context.context, cost, self.actual)
 
     def get_results(self) -> dict[str, Any]:
         """The ``cost`` entry of the response's ``extensions``."""

@@ -62,7 +62,7 @@ from strawberry.types.field import StrawberryField
 
 from gateway.graphql.context import Context
 from gateway.graphql.cost import Cost, actual_counter, estimate
-from gateway.graphql.limits import GraphQLLimits
+from gateway.graphql.limits import GraphQLLimits, charge_surplus
 from gateway.ratelimit import charge
 from gateway.state import GatewayState
 from planner import Plan, Selection, Unplannable
@@ -526,9 +526,9 @@ class PlannedReads:
             reason = "refused" if _is_refusal(error) else "anomaly"
             logger.debug("planned read declined (%s): %r", reason, error, exc_info=True)
             raise _Declined(reason) from None
-        extensions = {
-            "cost": {"requested": cost.requested, "actual": count_actual(data), "maximum": maximum}
-        }
+        returned = count_actual(data)
+        await charge_surplus(context, cost, returned)
+        extensions = {"cost": {"requested": cost.requested, "actual": returned, "maximum": maximum}}
         name = prepared.operation.name.value if prepared.operation.name else None
         return name, ExecutionResult(data=data, errors=None, extensions=extensions)
 

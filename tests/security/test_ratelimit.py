@@ -1,12 +1,16 @@
 """Rate limiting in one process: one bucket per principal (per IP without a token), shared by
 REST and GraphQL, a GraphQL request drawing its cost, RateLimit-* and Retry-After headers."""
 
+import uuid
+
+import pytest
+
 from gateway.buckets import MemoryBuckets
 from resolvers.identity import create_token
 from storage.database import create_engine
 from storage.enums import Role
 from tests.conftest import auth
-from tests.fixtures.dataset import USER_A
+from tests.fixtures.dataset import FLEET_F, USER_A, add_device
 from tests.security.gateways import gateway, graphql_error
 
 REST = "/session/v2/sessions?limit=1"
@@ -142,6 +146,17 @@ async def test_memory_buckets_refill_at_their_rate_and_say_when_to_retry():
     assert (await buckets.take("k", 0.5)).remaining == 9.5  # never above the burst
 
 
+async def test_an_owed_draw_is_taken_even_into_debt_which_refills():
+    clock = Clock()
+    buckets = MemoryBuckets(burst=10, per_second=2, clock=clock)
+    await buckets.take("k", 8)
+    owed = await buckets.take("k", 6, owed=True)
+    assert owed.allowed and owed.remaining == -4
+    assert not (await buckets.take("k", 1)).allowed
+    clock.now += 2.5  # 5 tokens back: the debt of 4, then 1
+    assert (await buckets.take("k", 1)).allowed
+
+
 async def test_a_draw_larger_than_the_bucket_waits_for_a_full_one():
     clock = Clock()
     buckets = MemoryBuckets(burst=10, per_second=1, clock=clock)
@@ -195,3 +210,37 @@ async def test_each_operation_of_a_batch_is_charged(backend, tokens):
         after = await c.get(REST, headers=headers)
     assert response.status_code == 200, response.text
     assert remaining(after) == 50 - 5 - 1
+
+
+@pytest.mark.parametrize("planner", [True, False])
+async def test_events_beyond_their_estimate_are_drawn_after_the_response(writable, planner):
+    rider = uuid.uuid4()
+    engine = create_engine(writable.url)
+    try:
+        token = await create_token(engine, Role.USER, user_id=rider)
+        scooter = await add_device(engine, "e_scooter", fleet=FLEET_F)
+    finally:
+        await engine.dispose()
+    start = f'mutation {{ startSession(deviceId: "{scooter}") {{ ... on Session {{ id uuid }} }} }}'
+    started = await writable.client.post("/graphql", json={"query": start}, headers=auth(token))
+    session = started.json()["data"]["startSession"]
+    for step in ["pauseSession", "resumeSession"] * 20:  # 41 events in all
+        mutation = f'mutation {{ {step}(sessionId: "{session["uuid"]}") {{ __typename }} }}'
+        await writable.client.post("/graphql", json={"query": mutation}, headers=auth(token))
+    read = {
+        "query": "query($id: ID!) { node(id: $id) { ... on Session { events { name } } } }",
+        "variables": {"id": session["id"]},
+    }
+    settings = {"rate_limit_burst": 500, "rate_limit_per_second": SLOW, "graphql_planner": planner}
+    async with gateway(writable.url, **settings) as (_, c):
+        response = await c.post("/graphql", json=read, headers=auth(token))
+        after = await c.get(REST, headers=auth(token))
+    assert len(response.json()["data"]["node"]["events"]) == 41
+    assert response.json()["extensions"]["cost"] == {
+        "requested": 21,
+        "actual": 42,
+        "maximum": 50_000,
+    }
+    # 1 on arrival, 20 more before it ran (21 requested), 21 more after (42 returned).
+    assert remaining(response) == 500 - 42
+    assert remaining(after) == 500 - 43

@@ -131,6 +131,18 @@ async def test_redis_buckets_refill_at_their_rate(prefix):
         await buckets.close()
 
 
+async def test_an_owed_draw_leaves_a_redis_bucket_in_debt(prefix):
+    buckets = RedisBuckets(REDIS_URL, burst=10, per_second=SLOW, prefix=prefix)
+    try:
+        await buckets.take("k", 8)
+        owed = await buckets.take("k", 6, owed=True)
+        refused = await buckets.take("k", 1)
+    finally:
+        await buckets.close()
+    assert owed.allowed and round(owed.remaining) == -4
+    assert not refused.allowed
+
+
 async def test_bucket_keys_expire_once_full_again(prefix):
     buckets = RedisBuckets(REDIS_URL, burst=10, per_second=5, prefix=prefix)
     try:
