@@ -241,17 +241,20 @@ class Writable:
     app: Starlette
     client: httpx.AsyncClient
     tokens: dict[str, str]
+    # The settings of gateway processes over it (``live_server(url, **env)``).
+    env: dict[str, str]
+
+
+# Write tests share one database and open many sessions for the same riders: the
+# quota on a rider's open sessions is off over it (tests/graphql/test_quotas.py tests it).
+WRITABLE_SETTINGS = {"max_open_sessions_per_user": 0}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 async def writable(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Writable]:
-    """The gateway over its own copy of the dataset, for tests that write.
-
-    Its tests share the database and open sessions for the same riders, so the quota on
-    a rider's open sessions is off here (``tests/graphql/test_quotas.py`` tests it).
-    """
+    """The gateway over its own copy of the dataset, for tests that write."""
     from tests.fixtures.dataset import load_tariffs
 
     async def with_tariffs(engine: AsyncEngine) -> dict[str, str]:
@@ -262,10 +265,11 @@ async def writable(
     directory = tmp_path_factory.mktemp("writable")
     async with (
         prepared_database(request.param, directory, with_tariffs) as (url, tokens),
-        running_app(url, max_open_sessions_per_user=0) as application,
+        running_app(url, **WRITABLE_SETTINGS) as application,
         in_process_client(application) as c,
     ):
-        yield Writable(request.param, url, application, c, tokens)
+        env = {name.upper(): str(value) for name, value in WRITABLE_SETTINGS.items()}
+        yield Writable(request.param, url, application, c, tokens, env)
 
 
 @pytest.fixture
@@ -273,7 +277,7 @@ async def clocked(writable: Writable) -> AsyncIterator[tuple[httpx.AsyncClient, 
     """A second gateway over the writable database whose clock the test sets and moves."""
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     async with (
-        running_app(writable.url, clock=clock) as application,
+        running_app(writable.url, clock=clock, **WRITABLE_SETTINGS) as application,
         in_process_client(application) as c,
     ):
         yield c, clock

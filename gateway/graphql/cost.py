@@ -226,8 +226,10 @@ class _Estimator:
         if size is None:
             return inner
         self.counted.add(id(node))
-        if not isinstance(get_nullable_type(definition.type), GraphQLList | GraphQLObjectType):
-            self.singles.add(id(node))  # node(id:): an interface, not a list or a page
+        if not isinstance(get_nullable_type(definition.type), GraphQLList) and not _is_connection(
+            definition, named
+        ):
+            self.singles.add(id(node))  # node(id:): one node, not a list or a page
         return _bounded(size + _bounded(size * inner))
 
 

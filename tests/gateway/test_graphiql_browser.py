@@ -114,7 +114,7 @@ async def start_session_elsewhere(base: str, url: str, token: str) -> None:
 async def test_graphiql_runs_queries_and_subscriptions_offline_in_chromium(
     writable, browser, tmp_path
 ):
-    async with live_server(writable.url, args=["--demo"]) as base:
+    async with live_server(writable.url, args=["--demo"], **writable.env) as base:
         page = browser.pages[0] if browser.pages else await browser.new_page()
         recorder = Recorder(page)
         await page.goto(f"{base}/graphql")

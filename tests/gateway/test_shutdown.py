@@ -13,7 +13,7 @@ from tests.live_server import live_process
 
 
 async def test_sigterm_closes_subscriptions_and_exits_within_the_grace_period(writable):
-    async with live_process(writable.url) as (base, process):
+    async with live_process(writable.url, **writable.env) as (base, process):
         url = base.replace("http://", "ws://") + "/graphql"
         async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
             token = writable.tokens["admin"]

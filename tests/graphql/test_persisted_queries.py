@@ -301,7 +301,7 @@ async def test_trusted_mode_applies_to_websocket_subscriptions(writable, store):
     start = "mutation Start($d: UUID!, $u: UUID) { startSession(deviceId: $d, userId: $u) { __typename } }"  # noqa: E501
     watch_hash, start_hash = await store.register(watch), await store.register(start)
     locker = await add_device(store.engine, "locker", location=LOC_X)
-    async with live_server(writable.url, TRUSTED_DOCUMENTS_ONLY="true") as base:
+    async with live_server(writable.url, TRUSTED_DOCUMENTS_ONLY="true", **writable.env) as base:
         url = base.replace("http://", "ws://") + "/graphql"
         async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
             init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {admin}"}}

@@ -17,9 +17,6 @@ from tests.graphql.helpers import global_id
 from tests.live.clients import closed_by_server
 from tests.live_server import live_server
 
-# The writable database is shared by the tests that write, which open many sessions for
-# the same riders: the open-session quota would refuse them (it has its own tests).
-QUOTA_OFF = {"MAX_OPEN_SESSIONS_PER_USER": "0"}
 SUBSCRIBE = "subscription($filter: SessionFilter) { sessionUpdated(filter: $filter) { uuid status userId events { name } } }"  # noqa: E501
 
 
@@ -71,7 +68,10 @@ async def new_device(writable):
 
 async def test_a_subscriber_sees_a_session_change_after_commit(writable, new_device):
     admin = writable.tokens["admin"]
-    async with live_server(writable.url, **QUOTA_OFF) as base, subscription(base, admin) as socket:
+    async with (
+        live_server(writable.url, **writable.env) as base,
+        subscription(base, admin) as socket,
+    ):
         locker = await new_device()
         started = await mutate(base, admin, start_on(locker, USER_A))
         update = await next_update(socket)
@@ -91,7 +91,10 @@ async def test_a_subscriber_sees_a_session_change_after_commit(writable, new_dev
 async def test_subscribers_only_see_what_they_may_see(writable, new_device):
     admin = writable.tokens["admin"]
     user_b = writable.tokens["user_b"]
-    async with live_server(writable.url, **QUOTA_OFF) as base, subscription(base, user_b) as socket:
+    async with (
+        live_server(writable.url, **writable.env) as base,
+        subscription(base, user_b) as socket,
+    ):
         await mutate(base, admin, start_on(await new_device(), USER_A))
         theirs = await mutate(base, admin, start_on(await new_device(), USER_B))
         update = await next_update(socket)
@@ -103,7 +106,7 @@ async def test_a_filter_narrows_the_updates(writable, new_device):
     admin = writable.tokens["admin"]
     only_b = {"filter": {"userId": str(USER_B)}}
     async with (
-        live_server(writable.url, **QUOTA_OFF) as base,
+        live_server(writable.url, **writable.env) as base,
         subscription(base, admin, only_b) as socket,
     ):
         await mutate(base, admin, start_on(await new_device(), USER_A))
@@ -112,7 +115,7 @@ async def test_a_filter_narrows_the_updates(writable, new_device):
 
 
 async def test_a_connection_without_a_valid_token_is_closed(writable):
-    async with live_server(writable.url, **QUOTA_OFF) as base:
+    async with live_server(writable.url, **writable.env) as base:
         url = base.replace("http://", "ws://") + "/graphql"
         async with connect(url, subprotocols=["graphql-transport-ws"]) as socket:
             await socket.send(
@@ -157,7 +160,7 @@ async def test_a_socket_closes_when_its_token_expires(writable):
 
     engine = create_engine(writable.url)
     try:
-        async with live_server(writable.url, **QUOTA_OFF) as base:
+        async with live_server(writable.url, **writable.env) as base:
             soon = datetime.now(UTC) + timedelta(seconds=2)
             short_lived = await create_token(engine, Role.ADMIN, expires_at=soon)
             async with subscription(base, short_lived) as socket:
@@ -170,7 +173,7 @@ async def test_a_socket_closes_when_its_token_expires(writable):
 
 async def test_queries_over_a_socket_read_fresh_data_each_time(writable, new_device):
     admin = writable.tokens["admin"]
-    async with live_server(writable.url, **QUOTA_OFF) as base:
+    async with live_server(writable.url, **writable.env) as base:
         started = await mutate(base, admin, start_on(await new_device(), USER_B))
         session_id = started["startSession"]["uuid"]
         node_id = global_id("Session", uuid.UUID(session_id))
