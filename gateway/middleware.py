@@ -1,5 +1,6 @@
 """The outermost layer of every request: correlation id, access log, metrics, last-resort errors."""
 
+import contextlib
 import logging
 import time
 import uuid
@@ -8,13 +9,14 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import error_response
+from gateway.errors import client_fault, error_response
 from gateway.logs import ACCESS_LOGGER, current_correlation_id
 from gateway.metrics import Metrics
 from gateway.state import READS
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 CORRELATION_HEADER = b"x-correlation-id"
+WS_INTERNAL_ERROR = 1011  # RFC 6455: the server met an unexpected condition
 
 
 def correlation_id_of(scope: Scope) -> str:
@@ -40,7 +42,8 @@ class RequestMiddleware:
     as the response starts: the body is written without one.
 
     An exception that escapes the app is answered here in the documented envelope,
-    so a client never sees a stack trace; its details go to the log.
+    so a client never sees a stack trace; its details go to the log. A WebSocket that
+    meets one is closed with 1011 (internal error).
     """
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
@@ -74,6 +77,12 @@ class RequestMiddleware:
         except Exception as error:
             if status:
                 raise
+            if scope["type"] == "websocket":
+                # An HTTP response cannot go down a socket: log the fault once, close it.
+                client_fault(error, correlation_id)
+                with contextlib.suppress(Exception):  # the peer may be gone already
+                    await send({"type": "websocket.close", "code": WS_INTERNAL_ERROR})
+                return
             response = error_response(error, correlation_id)
             await response(scope, receive, send_with_header)
         finally:

@@ -6,6 +6,7 @@ field error (HTTP 200, code VALIDATION) as the GraphQL API documents; one beyond
 Int cannot even be parsed into the document and is a 400.
 """
 
+import json
 import socket
 import threading
 import time
@@ -16,9 +17,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 import uvicorn
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 from gateway.app import create_app
 from gateway.graphql.media import GRAPHQL_RESPONSE
+from gateway.graphql.persisted import DocumentTransportWSHandler
 from tests.conftest import auth
 from tests.fixtures.dataset import DOCK_X, SESSIONS, USER_A
 from tests.security.gateways import graphql_error, settings_for
@@ -310,12 +314,10 @@ async def test_an_oversized_or_binary_authorization_header_is_a_401(client):
 
 
 @contextmanager
-def serving(url: str) -> Iterator[int]:
+def serving(url: str, ws: str = "none") -> Iterator[int]:
     """The gateway on a real uvicorn server on 127.0.0.1; yields its port."""
     app = create_app(settings_for(url))
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, ws="none"
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_config=None, ws=ws)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -384,3 +386,26 @@ def test_wire_level_garbage_is_refused_and_the_server_keeps_serving(backend, tok
             assert client.get("/healthz").json() == {"status": "ok"}
             response = client.post("/graphql", json=VIEWER, headers=auth(tokens["admin"]))
             assert response.json()["data"] == {"viewer": {"role": "admin"}}
+
+
+def test_a_fault_on_a_websocket_is_logged_once_and_closes_it_with_1011(
+    backend, tokens, monkeypatch, caplog
+):
+    async def broken(*_args):
+        raise RuntimeError("a fault no client input should cause")
+
+    monkeypatch.setattr(DocumentTransportWSHandler, "handle_connection_init", broken)
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['admin']}"}}
+    with (
+        serving(backend.url, ws="websockets-sansio") as port,
+        ws_connect(
+            f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]
+        ) as socket,
+    ):
+        socket.send(json.dumps(init))
+        with pytest.raises(ConnectionClosed) as closed:
+            socket.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+    faults = [record for record in caplog.records if record.exc_info]
+    assert [record.name for record in faults] == ["session_gateway.errors"], faults
+    assert faults[0].correlation_id
