@@ -138,7 +138,10 @@ async def test_an_unknown_path_is_a_404_envelope(rest, tokens, url):
     assert_envelope(await rest.get(url, tokens["admin"]), 404, "NOT_FOUND")
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+
+
+@pytest.mark.parametrize("method", OTHER_METHODS)
 @pytest.mark.parametrize("url", PATHS)
 async def test_another_method_on_a_get_path_is_a_405_envelope(rest, tokens, method, url):
     response = await rest.request(method, url, tokens["admin"], json={})
@@ -146,11 +149,11 @@ async def test_another_method_on_a_get_path_is_a_405_envelope(rest, tokens, meth
     assert "GET" in response.headers["allow"]
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    [None, "Bearer", "Bearer   ", "Basic dXNlcjpwYXNz", "Bearer not-a-token",
-     "Bearer sgw_" + "x" * 43, "bearer", "Token sgw_" + "x" * 43],
-)  # fmt: skip
+BAD_AUTHORIZATIONS = [None, "Bearer", "Bearer   ", "Basic dXNlcjpwYXNz", "Bearer not-a-token",
+                      "Bearer sgw_" + "x" * 43, "bearer", "Token sgw_" + "x" * 43]  # fmt: skip
+
+
+@pytest.mark.parametrize("authorization", BAD_AUTHORIZATIONS)
 @pytest.mark.parametrize("url", PATHS)
 async def test_a_missing_or_bad_bearer_token_is_a_401_with_a_challenge(rest, url, authorization):
     headers = {"Authorization": authorization} if authorization else {}

@@ -31,6 +31,14 @@ from resolvers.documents import document_hash
 from tests.conftest import BACKENDS, auth, prepared_database
 from tests.fixtures.dataset import FLEET_F, LOC_X, add_device, load_dataset
 from tests.live_server import live_process
+from tests.rest.test_errors import (
+    BAD_AUTHORIZATIONS,
+    BAD_IDS,
+    BAD_QUERIES,
+    OTHER_METHODS,
+    PATHS,
+    UNKNOWN_PATHS,
+)
 from tests.security.jwt_keys import AUDIENCE, ISSUER, SECRET, Keys, mint
 from tests.security.test_hostile import (
     BAD_URLS,
@@ -46,7 +54,7 @@ from tests.security.test_hostile import (
     injected_paths,
     wire_attacks,
 )
-from tests.security.test_jwt import _refused_tokens
+from tests.security.test_jwt import refused_tokens
 
 # Quotas low enough for the corpus to reach them in a few requests.
 SERVER_ENV = {
@@ -295,6 +303,21 @@ def corpus(tokens: dict[str, str], refused_tokens: dict[str, tuple[str, str]]) -
         )
     for name, url in BAD_URLS.items():
         cases[f"url: {name}"] = get_case(url)
+    for url in BAD_IDS + BAD_QUERIES + UNKNOWN_PATHS:
+        cases[f"url: {url}"] = get_case(url)
+    for url in PATHS:
+        for method in OTHER_METHODS:
+            cases[f"{method} {url}"] = method_case(method, url)
+        for authorization in BAD_AUTHORIZATIONS:
+            if authorization and authorization != authorization.strip():
+                continue  # no HTTP client sends a header value ending in spaces
+            headers = {"Authorization": authorization} if authorization else {}
+            cases[f"authorization {authorization!r}: {url}"] = get_case(url, headers)
+    for method in ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]:
+        cases[f"{method} /graphql"] = method_case(method, "/graphql")
+    cases["batch of 11 operations"] = body_case(
+        json.dumps([{"query": "{ viewer { role } }"}] * 11).encode()
+    )
     for path in ["/graphql", LIST, "/healthz"]:
         admin = auth(tokens["admin"])
         cases[f"one huge header: {path}"] = get_case(path, {**admin, "X-Filler": "a" * 100_000})
@@ -325,6 +348,16 @@ def corpus(tokens: dict[str, str], refused_tokens: dict[str, tuple[str, str]]) -
     cases["endless pause and resume"] = endless_pause_and_resume
     cases["persisted document flood"] = persisted_document_flood
     return cases
+
+
+def method_case(method: str, url: str) -> Case:
+    async def case(target: Target) -> Outcome:
+        response = await target.client.request(
+            method, url, json={}, headers=auth(target.tokens["admin"])
+        )
+        return [response.status_code]
+
+    return case
 
 
 def document_case_with(query: str, variables: dict[str, Any]) -> Case:
@@ -393,7 +426,7 @@ async def test_every_hostile_input_is_answered_cleanly_by_a_real_server(
     target: tuple[Target, Any], record_property: Callable[[str, object], None]
 ) -> None:
     server, (process, keys) = target
-    cases = corpus(server.tokens, _refused_tokens(keys))
+    cases = corpus(server.tokens, refused_tokens(keys))
     rss_before = resident_kib(process.pid)
     for name, case in cases.items():
         seen = len(server.output)

@@ -99,7 +99,7 @@ async def test_a_token_expired_within_the_leeway_is_still_accepted(jwt_client):
     assert await _visible(jwt_client, token) == visible_to("user_b")
 
 
-def _refused_tokens(keys: Keys) -> dict[str, tuple[str, str]]:
+def refused_tokens(keys: Keys) -> dict[str, tuple[str, str]]:
     """Each bad token, with a phrase its refusal must contain."""
     now = int(time.time())
     return {
@@ -170,7 +170,7 @@ REFUSAL_NAMES = [
 
 @pytest.fixture(scope="module")
 def refused(keys):
-    return _refused_tokens(keys)
+    return refused_tokens(keys)
 
 
 @pytest.mark.parametrize("case", REFUSAL_NAMES)
@@ -196,7 +196,7 @@ async def test_a_bad_jwt_is_refused_with_401_on_rest(jwt_client, refused, case):
 
 
 def test_every_refusal_case_is_exercised(keys):
-    assert set(_refused_tokens(keys)) == set(REFUSAL_NAMES)
+    assert set(refused_tokens(keys)) == set(REFUSAL_NAMES)
 
 
 async def test_opaque_tokens_keep_working_beside_jwts(jwt_client, tokens):
