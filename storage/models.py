@@ -199,6 +199,13 @@ class Session(Base):
             postgresql_where=text("status IN ('booked', 'active')"),
             sqlite_where=text("status IN ('booked', 'active')"),
         ),
+        # A rider's open sessions, counted for the open-session quota on every new one.
+        Index(
+            "ix_sessions_user_open",
+            "user_id",
+            postgresql_where=text("status <> 'ended'"),
+            sqlite_where=text("status <> 'ended'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -1,0 +1,40 @@
+"""A rider's open sessions by index, for the open-session quota.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-29 20:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OPEN = "status <> 'ended'"
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.create_index(
+        "ix_sessions_user_open",
+        "sessions",
+        ["user_id"],
+        unique=False,
+        postgresql_where=sa.text(OPEN),
+        sqlite_where=sa.text(OPEN),
+    )
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    op.drop_index(
+        "ix_sessions_user_open",
+        table_name="sessions",
+        postgresql_where=sa.text(OPEN),
+        sqlite_where=sa.text(OPEN),
+    )
