@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close
 
-from resolvers.context import RequestScope
+from resolvers.context import RequestScope, WriteLimits
 from resolvers.cursors import CursorCodec
 from resolvers.scope import Principal
 from storage.enums import Role
@@ -114,7 +114,9 @@ async def wait_for_subscriptions(base: str, count: int) -> None:
 @asynccontextmanager
 async def writer_scope(engine, env: dict[str, str] | None = None) -> AsyncIterator[RequestScope]:
     """An admin scope writing straight to the database, announcing changes on the bus of
-    the gateways' settings (``env``: LIVE_UPDATES, REDIS_URL, REDIS_KEY_PREFIX)."""
+    the gateways' settings (``env``: LIVE_UPDATES, REDIS_URL, REDIS_KEY_PREFIX).
+
+    It opens many sessions for the same riders, so the open-session quota is off."""
     env = env or {}
     bus = create_update_bus(
         engine,
@@ -124,7 +126,11 @@ async def writer_scope(engine, env: dict[str, str] | None = None) -> AsyncIterat
     )
     try:
         yield RequestScope.open(
-            Principal(Role.ADMIN, "writer"), engine, CursorCodec(b"k" * 32), bus
+            Principal(Role.ADMIN, "writer"),
+            engine,
+            CursorCodec(b"k" * 32),
+            bus,
+            limits=WriteLimits(max_open_sessions=0),
         )
     finally:
         await bus.stop()
