@@ -244,6 +244,12 @@ def actual_counter(cost: Cost) -> Callable[[Any], int]:
     return lambda data: counter.returned(cost.selections, data)
 
 
+# How a field's value counts: one node, a page (or list) of nodes, or only what is below.
+_SINGLE, _PAGE, _NESTED = 0, 1, 2
+# (response key, how it counts, its field nodes' selections, the steps below it)
+_Step = tuple[str, int, list[SelectionNode], "list[_Step] | None"]
+
+
 class _Counter:
     """Walks a response along its document, flattening each fragment only once."""
 
@@ -252,6 +258,7 @@ class _Counter:
         self.flattened: dict[tuple[int, ...], dict[str, list[FieldNode]]] = {}
         self.fragment_fields: dict[str, dict[str, list[FieldNode]]] = {}
         self.counting: dict[tuple[int, ...], bool] = {}
+        self.walks: dict[tuple[int, ...], list[_Step] | None] = {}
 
     def counts_below(self, selections: Sequence[SelectionNode]) -> bool:
         """Whether any counted field is among or beneath ``selections``."""
@@ -270,22 +277,52 @@ class _Counter:
 
     def returned(self, selections: Sequence[SelectionNode], value: Any) -> int:
         """Nodes returned by counted fields under ``value``."""
-        if not self.counts_below(selections):
+        return self._walk(self.steps(selections), value)
+
+    def steps(self, selections: Sequence[SelectionNode]) -> list[_Step] | None:
+        """What to count in a value selected by ``selections``; None: nothing below counts.
+
+        Made once per selection set of the document (a response walks it per object).
+        """
+        memo_key = tuple(id(s) for s in selections)
+        if memo_key in self.walks:
+            return self.walks[memo_key]
+        steps: list[_Step] | None = None
+        self.walks[memo_key] = None  # a fragment cycle is invalid; stop on it anyway
+        if self.counts_below(selections):
+            steps = []
+            for key, nodes in self.fields_by_key(selections).items():
+                inner = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+                if any(id(n) in self.cost.singles for n in nodes):
+                    how = _SINGLE
+                elif any(id(n) in self.cost.counted for n in nodes):
+                    how = _PAGE
+                else:
+                    how = _NESTED
+                below = self.steps(inner)
+                if how != _NESTED or below is not None:
+                    steps.append((key, how, inner, below))
+        self.walks[memo_key] = steps
+        return steps
+
+    def _walk(self, steps: list[_Step] | None, value: Any) -> int:
+        if steps is None:
             return 0  # e.g. the fields of each node of a page: nothing to walk
         if isinstance(value, list):
-            return sum(self.returned(selections, item) for item in value)
+            return sum(self._walk(steps, item) for item in value)
         if not isinstance(value, dict):
             return 0
         total = 0
-        for key, nodes in self.fields_by_key(selections).items():
+        for key, how, inner, below in steps:
             if key not in value:
                 continue
-            inner = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
-            if any(id(n) in self.cost.singles for n in nodes):
-                total += value[key] is not None
-            elif any(id(n) in self.cost.counted for n in nodes):
-                total += self.page_length(value[key], inner)
-            total += self.returned(inner, value[key])
+            found = value[key]
+            if how == _SINGLE:
+                total += found is not None
+            elif how == _PAGE:
+                total += self.page_length(found, inner)
+            if below is not None:
+                total += self._walk(below, found)
         return total
 
     def page_length(self, value: Any, selections: Sequence[SelectionNode]) -> int:
