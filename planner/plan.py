@@ -242,24 +242,25 @@ class _RelationPlan:
             if self.required:
                 raise Anomaly(f"{self.relation} is null")
             return None
+        single = self.single
         if not self.many:
-            return self._write_one(value, run)
+            return single.build(value, run) if single is not None else self._write_one(value, run)
         out: list[Any] = []
+        append = out.append
         for item in value:
             if item is None:
                 if self.item_required:
                     raise Anomaly(f"an item of {self.relation} is null")
-                out.append(None)
+                append(None)
+            elif single is not None:  # one kind of item: its builder, without a lookup
+                append(single.build(item, run))
             else:
-                out.append(self._write_one(item, run))
+                append(self._write_one(item, run))
         return out
 
     def _write_one(self, value: Any, run: Run) -> dict[str, Any]:
-        shape = self.single
-        if shape is None:
-            assert self.kind_of is not None
-            shape = self.shapes[self.kind_of(value)]
-        return shape.build(value, run)
+        assert self.kind_of is not None
+        return self.shapes[self.kind_of(value)].build(value, run)
 
     async def fetch(self, parents: list[Any], run: Run) -> None:
         """Load this relation for every parent at once, then the level below."""
