@@ -208,7 +208,7 @@ def _unavailable(error: BaseException) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """A read statement as asyncpg runs it: its SQL once, its parameters by position."""
+    """A read statement as its driver runs it: its SQL once, its parameters by position."""
 
     sql: str
     names: tuple[str, ...]
