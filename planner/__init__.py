@@ -14,6 +14,8 @@
   its own statement), so the statements do not grow with the page size. Visibility,
   keysets and cursors are the resolvers' own: written once, shared with the reference
   path.
+- Those statements run on the request's one connection, each compiled once for the
+  driver (``storage.database.Reads``), whatever lane or loader asks.
 - The builder then writes dicts and lists, every scalar printed by ``planner.formats``
   (the functions the REST bodies and the GraphQL scalars print with), ready for one
   ``orjson.dumps``.

@@ -1,4 +1,8 @@
-"""Engines and session factories for SQLite (embedded) and PostgreSQL (production)."""
+"""The engines for SQLite (embedded) and PostgreSQL (production), and how reads and writes use them.
+
+``Reads`` is a request's read path: one pooled connection for all its reads, each
+statement compiled once and run by the driver. ``write_transaction`` is a write's.
+"""
 
 import asyncio
 import contextlib
