@@ -1,10 +1,12 @@
 """Prometheus metrics of one gateway process, in a registry of its own (not the global one)."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -66,19 +68,7 @@ class Metrics:
             "Database connections in use by this process",
             registry=self.registry,
         )
-        self.statements_compiled = Gauge(
-            "session_gateway_db_statements_compiled",
-            "Read statements compiled for the driver by this process; flat once warm, since"
-            " statements are built once per shape (a rise under steady load is a defect)",
-            registry=self.registry,
-        )
-        self.reads = Gauge(
-            "session_gateway_db_reads",
-            "Reads run by this process: by the driver (compiled once) or by SQLAlchemy"
-            " (a statement on its first run, or one built for a single request)",
-            ["path"],
-            registry=self.registry,
-        )
+        self._read_paths: _ReadPaths | None = None
         self.subscriptions = Gauge(
             "session_gateway_open_subscriptions",
             "Live subscriptions open in this process",
@@ -90,11 +80,11 @@ class Metrics:
         self.pool_checked_out.set_function(checked_out)
         self.subscriptions.set_function(subscriptions)
 
-    def watch_reads(self, compiled: Callable[[], int], by_path: dict[str, int]) -> None:
-        """Read the statements compiled and the reads by path when metrics are scraped."""
-        self.statements_compiled.set_function(compiled)
-        for path in by_path:
-            self.reads.labels(path).set_function(lambda path=path: by_path[path])  # type: ignore[misc]
+    def watch_reads(self, compiled: Callable[[], int], by_path: Mapping[str, int]) -> None:
+        """Report the statements compiled and the reads by path when metrics are scraped."""
+        if self._read_paths is None:  # once, however often the app's lifespan starts
+            self._read_paths = _ReadPaths(compiled, by_path)
+            self.registry.register(self._read_paths)
 
     def observe_batch(self, loader: str, size: int) -> None:
         """Record the size of one loader batch."""
@@ -135,3 +125,29 @@ class Metrics:
     def response(self, _request: Request) -> Response:
         """The metrics in Prometheus text format."""
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _ReadPaths(Collector):
+    """The read path's counters, read from ``storage.database`` when metrics are scraped."""
+
+    def __init__(self, compiled: Callable[[], int], by_path: Mapping[str, int]) -> None:
+        self.compiled, self.by_path = compiled, by_path
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        """``session_gateway_db_reads_total{path}`` and ``..._statements_compiled_total``."""
+        reads = CounterMetricFamily(
+            "session_gateway_db_reads",
+            "Reads run by this process: by the driver (compiled once) or by SQLAlchemy"
+            " (a statement on its first run, or one built for a single request)",
+            labels=["path"],
+        )
+        for path, count in self.by_path.items():
+            reads.add_metric([path], count)
+        yield reads
+        compiled = CounterMetricFamily(
+            "session_gateway_db_statements_compiled",
+            "Read statements compiled for the driver by this process; flat once warm, since"
+            " statements are built once per shape (a rise under steady load is a defect)",
+        )
+        compiled.add_metric([], self.compiled())
+        yield compiled

@@ -252,7 +252,7 @@ async def test_every_example_read_runs_planned_and_equals_the_reference(
     assert compiled_statements() == compiled
     assert READS_BY_PATH["sqlalchemy"] == by_sqlalchemy  # every read by the driver
     metrics = (await lanes.planned.get("/metrics")).text
-    assert f"session_gateway_db_statements_compiled {float(compiled)}" in metrics
+    assert f"session_gateway_db_statements_compiled_total {float(compiled)}" in metrics
 
 
 EDGE_CASES = [
