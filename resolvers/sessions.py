@@ -487,28 +487,22 @@ async def list_session_rows_by_page_number(
 
 
 async def fetch_visible_session(
-    request: RequestScope, session_id: uuid.UUID, *conditions: ColumnElement[bool]
+    request: RequestScope, session_id: uuid.UUID
 ) -> SessionRecord | None:
-    """The session as stored right now, if the caller may see it (and it meets ``conditions``).
+    """The session as stored right now, if the caller may see it.
 
-    Unlike the request's loader this reads afresh, for writers and live updates.
+    Unlike the request's loader this reads afresh, for writers replaying or checking a
+    session.
     """
     principal = request.principal
+    statement = _remembered(
+        _SINGLE_RECORDS,
+        (request.reads.dialect, principal.visibility_shape()),
+        lambda: select_sessions().where(
+            Session.id == bindparam("session_id", type_=_ID), principal.session_filter()
+        ),
+    )
     params = {**principal.visibility_params(), "session_id": session_id}
-    if conditions:  # a subscription's filter: its own statement
-        statement = select_sessions().where(
-            Session.id == bindparam("session_id", type_=_ID),
-            principal.session_filter(),
-            *conditions,
-        )
-    else:
-        statement = _remembered(
-            _SINGLE_RECORDS,
-            (request.reads.dialect, principal.visibility_shape()),
-            lambda: select_sessions().where(
-                Session.id == bindparam("session_id", type_=_ID), principal.session_filter()
-            ),
-        )
     rows = await request.reads.rows(statement, params)
     return SessionRecord.from_row(rows[0]) if rows else None
 
