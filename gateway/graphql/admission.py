@@ -28,8 +28,11 @@ logger = logging.getLogger("session_gateway.errors")
 
 async def admit(
     request: Request, receive: Receive, max_body_bytes: int, body_timeout: float
-) -> Receive:
-    """Check, authenticate and charge a request; returns a ``receive`` replaying its body."""
+) -> tuple[bytes | None, Receive]:
+    """Check, authenticate and charge a request.
+
+    Returns its body (None for a GET) and a ``receive`` that replays it.
+    """
     limit = max_body_bytes or sys.maxsize
     if request.method == "POST":
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -40,8 +43,9 @@ async def admit(
         check_declared_length(request.scope, limit)
     request.scope["state"]["request_scope"] = await request_scope(request)
     if request.method != "POST":
-        return receive
-    return replay(await read_body(receive, limit, body_timeout), receive)
+        return None, receive
+    body = await read_body(receive, limit, body_timeout)
+    return body, replay(body, receive)
 
 
 # The members of an operation object and the JSON types each may have besides null.

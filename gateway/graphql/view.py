@@ -24,7 +24,13 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.auth import bearer_token
 from gateway.config import Settings
 from gateway.errors import CODE_BY_HTTP_STATUS, client_fault
-from gateway.graphql.admission import admit, check_body_shape, error_body, refusal
+from gateway.graphql.admission import (
+    admit,
+    check_body_shape,
+    check_operation_members,
+    error_body,
+    refusal,
+)
 from gateway.graphql.context import Context
 from gateway.graphql.errors import client_error
 from gateway.graphql.explorer import (
@@ -41,7 +47,7 @@ from gateway.graphql.media import (
     response_media_type,
 )
 from gateway.graphql.persisted import DocumentGate, refused
-from gateway.graphql.planning import PlannedReads
+from gateway.graphql.planning import Outcome, PlannedReads
 from gateway.graphql.schema import schema
 from gateway.graphql.transport import GatewayTransportWSHandler, GatewayWebSocketAdapter
 from gateway.middleware import correlation_id_of
@@ -59,6 +65,8 @@ HTTP_OPERATION_TYPES = {
     "GET": {OperationType.QUERY},
     "POST": {OperationType.QUERY, OperationType.MUTATION},
 }
+# Where ``answer_read`` leaves the outcome of a read the planned lane declined.
+_DECLINED = "planned_lane_declined"
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -139,14 +147,17 @@ class GraphQLView(GraphQL[Context, None]):
             )
         except Exception as error:
             return refused(error, self.limits.max_cost)
-        planned = await self.planned.execute(
-            context, admitted.query, request_data.operation_name, request_data.variables
-        )
-        if planned.result is not None:
-            await self.documents.keep(request, admitted, planned.result)
-            return planned.result
+        declined: Outcome | None = request.scope["state"].pop(_DECLINED, None)
+        if declined is None:  # not tried by ``answer_read``: a batch, a GET, a refusal
+            planned = await self.planned.execute(
+                context, admitted.query, request_data.operation_name, request_data.variables
+            )
+            if planned.result is not None:
+                await self.documents.keep(request, admitted, planned.result)
+                return planned.result
+            declined = planned
         # The operations of a batch share one context: only this one has paid already.
-        own = dataclasses.replace(context, charged=True) if planned.charged else context
+        own = dataclasses.replace(context, charged=True) if declined.charged else context
         try:
             result = await self.schema.execute(
                 admitted.query,
@@ -168,6 +179,41 @@ class GraphQLView(GraphQL[Context, None]):
             raise HTTPException(400, "No GraphQL query found in the request") from error
         await self.documents.keep(request, admitted, result)
         return result
+
+    async def answer_read(self, request: Request, body: bytes) -> Response | None:
+        """Answer one POSTed read on the planned lane, without Strawberry's HTTP machinery.
+
+        Only the plain case is taken: a JSON object whose members have their types and
+        whose document the gate admits. Anything else, and any read the planner declines,
+        returns None and goes through the view, which then does not try the planned lane
+        again (the lane was counted, and what the read paid is remembered).
+        """
+        if b"multipart" in request.headers.get("accept", "").encode():
+            return None  # Strawberry's incremental transports
+        try:
+            operation = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(operation, dict):
+            return None
+        try:
+            check_operation_members(operation)
+            admitted = await self.documents.admit(
+                request, operation.get("query"), operation.get("extensions")
+            )
+        except Exception:  # the view refuses it in its own words
+            return None
+        context = await self.get_context(request, None)
+        planned = await self.planned.execute(
+            context, admitted.query, operation.get("operationName"), operation.get("variables")
+        )
+        if planned.result is None:
+            request.scope["state"][_DECLINED] = planned
+            return None
+        await self.documents.keep(request, admitted, planned.result)
+        media_type = _media_type(request)
+        answer = process_result(planned.result)
+        return Response(orjson.dumps(answer), media_type=media_type)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Where the response's headers gather, knowing the media type the client accepts."""
@@ -204,7 +250,7 @@ class GraphQLView(GraphQL[Context, None]):
         return process_result(result)
 
     async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
+        self, request: Request | WebSocket, response: Response | WebSocket | None
     ) -> Context:
         """A fresh context per request (per connection for WebSockets)."""
         state = GatewayState.of(request)
@@ -287,14 +333,19 @@ class AuthenticatedGraphQL:
             response = await self.view.render_graphql_ide(request)
         else:
             try:
-                receive = await admit(request, receive, limits.max_body_bytes, limits.body_timeout)
+                body, receive = await admit(
+                    request, receive, limits.max_body_bytes, limits.body_timeout
+                )
             except Exception as error:
                 response = refusal(
                     error, correlation_id_of(scope), limits.max_cost, _media_type(request)
                 )
             else:
-                await self.view(scope, receive, send)
-                return
+                answer = None if body is None else await self.view.answer_read(request, body)
+                if answer is None:
+                    await self.view(scope, receive, send)
+                    return
+                response = answer
         await response(scope, receive, send)
 
 
