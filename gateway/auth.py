@@ -21,10 +21,18 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 async def authenticate_connection(connection: HTTPConnection) -> Principal:
-    """The caller of an HTTP request; raises ``Unauthenticated`` without a valid token."""
+    """The caller of an HTTP request; raises ``Unauthenticated`` without a valid token.
+
+    A token this process has read before is taken on trust until the request's reader
+    learns that its row still exists (``resolvers.identity``); ``RequestMiddleware``
+    answers 401 in the request's place if it does not.
+    """
     state = GatewayState.of(connection)
     principal = await authenticate(
-        state.reads_of(connection), bearer_token(connection.headers.get("authorization")), state.jwt
+        state.reads_of(connection),
+        bearer_token(connection.headers.get("authorization")),
+        state.jwt,
+        state.known_tokens,
     )
     connection.scope.setdefault("state", {})["principal"] = principal
     return principal

@@ -1,6 +1,6 @@
 """What the app's lifespan owns and every request reads: engine, keys, metrics, buckets, sockets."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,6 +13,7 @@ from gateway.sockets import SocketRegistry
 from resolvers.clock import Clock, utc_now
 from resolvers.context import RequestScope
 from resolvers.cursors import CursorCodec
+from resolvers.identity import KnownTokens
 from resolvers.jwt_identity import JwtVerifier
 from resolvers.live import LiveFeed
 from resolvers.scope import Principal
@@ -32,6 +33,7 @@ class GatewayState:
     jwt: JwtVerifier | None = None
     buckets: Buckets | None = None
     clock: Clock = utc_now
+    known_tokens: KnownTokens = field(default_factory=KnownTokens)
 
     @staticmethod
     def of(connection: HTTPConnection) -> "GatewayState":

@@ -11,6 +11,8 @@ from loaders.base import Reads, Visibility
 from loaders.registry import BatchObserver, Loaders
 from resolvers.clock import Clock, utc_now
 from resolvers.cursors import CursorCodec
+from resolvers.errors import Unauthenticated
+from resolvers.identity import UNKNOWN_TOKEN
 from resolvers.scope import Principal
 from storage.database import write_transaction
 from storage.updates import UpdateBus
@@ -78,8 +80,11 @@ class RequestScope:
 
         The request's read connection goes back to the pool first, so that a request
         never holds two connections: many concurrent writers each holding a read
-        connection while waiting for a second could otherwise drain the pool.
+        connection while waiting for a second could otherwise drain the pool. Before
+        that, the request's credential must be known to stand (``Reads.require``).
         """
+        if not await self.reads.requirement_met():
+            raise Unauthenticated(UNKNOWN_TOKEN)
         await self.reads.release()
         async with write_transaction(self.engine) as connection:
             yield connection

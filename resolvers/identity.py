@@ -4,6 +4,13 @@ Opaque tokens (``sgw_...``) are random, shown once, and stored only as their SHA
 digest, so a copy of the database does not hand out working credentials. A token shaped
 like a JWT (three dot-separated parts) goes to ``resolvers.jwt_identity`` when JWTs are
 configured; anything else is refused as malformed.
+
+A token's row is written once and only ever deleted, so the principal read from it stays
+right for as long as the row exists. A process keeps the principals of the tokens it has
+seen (``KnownTokens``); for a known token a request only has to learn that the row still
+exists, and it asks that along with its first read (``Reads.require``). Nothing the
+request did counts until the answer is in: the gateway checks it before any write and
+before the response starts, and answers 401 when the row is gone.
 """
 
 import contextlib
@@ -11,10 +18,11 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, delete, insert, or_, select
+from sqlalchemy import bindparam, delete, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loaders.base import Reads
@@ -28,6 +36,7 @@ from storage.models import ApiToken
 TOKEN_PREFIX = "sgw_"  # noqa: S105 (a prefix, not a secret)
 _TOKEN_SHAPE = re.compile(r"sgw_[A-Za-z0-9_-]{43}")
 MAX_TOKEN_CHARS = 8192  # far above any real JWT; spares the decoder megabytes of junk
+UNKNOWN_TOKEN = "the bearer token is not known"  # noqa: S105 (a message)
 
 
 # Built once: every request runs it.
@@ -39,6 +48,31 @@ _TOKEN_BY_DIGEST = select(
     ApiToken.fleet_ids,
     ApiToken.expires_at,
 ).where(ApiToken.token_hash == bindparam("digest"))
+
+
+# What a request asks of a token it knows the principal of: that its row still exists.
+_TOKEN_EXISTS = select(literal(1)).where(ApiToken.token_hash == bindparam("digest"))
+
+
+class KnownTokens:
+    """The principals of the tokens a process has read, by digest; the most recent kept."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._by_digest: OrderedDict[str, Principal] = OrderedDict()
+
+    def get(self, digest: str) -> Principal | None:
+        """The principal of a token read before, if it is still kept."""
+        principal = self._by_digest.get(digest)
+        if principal is not None:
+            self._by_digest.move_to_end(digest)
+        return principal
+
+    def keep(self, digest: str, principal: Principal) -> None:
+        """Remember a token's principal, forgetting the least recently used past ``size``."""
+        self._by_digest[digest] = principal
+        while len(self._by_digest) > self.size:
+            self._by_digest.popitem(last=False)
 
 
 def hash_token(token: str) -> str:
@@ -85,9 +119,17 @@ async def create_token(
 
 
 async def authenticate(
-    reads: Reads, token: str | None, jwt: JwtVerifier | None = None
+    reads: Reads,
+    token: str | None,
+    jwt: JwtVerifier | None = None,
+    known: KnownTokens | None = None,
 ) -> Principal:
-    """The Principal a bearer token stands for; refuses missing, unknown or expired ones."""
+    """The Principal a bearer token stands for; refuses missing, unknown or expired ones.
+
+    With ``known``, a token read before is not read again: ``reads`` is asked to require
+    that its row still exists, and whoever holds ``reads`` must check the answer
+    (``Reads.requirement_met``) before anything the request did counts.
+    """
     if not token:
         raise Unauthenticated("a bearer token is required: send Authorization: Bearer <token>")
     if len(token) > MAX_TOKEN_CHARS:
@@ -96,13 +138,20 @@ async def authenticate(
         return await jwt.principal(token)
     if not _TOKEN_SHAPE.fullmatch(token):
         raise Unauthenticated("the bearer token is malformed")
-    rows = await reads.rows(_TOKEN_BY_DIGEST, {"digest": hash_token(token)})
+    digest = hash_token(token)
+    principal = known.get(digest) if known is not None else None
+    if principal is not None:
+        if principal.has_expired():
+            raise Unauthenticated("the bearer token has expired")
+        reads.require(_TOKEN_EXISTS, {"digest": digest})
+        return principal
+    rows = await reads.rows(_TOKEN_BY_DIGEST, {"digest": digest})
     if not rows:
-        raise Unauthenticated("the bearer token is not known")
+        raise Unauthenticated(UNKNOWN_TOKEN)
     id_, role, user_id, location_ids, fleet_ids, expires_at = rows[0]
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise Unauthenticated("the bearer token has expired")
-    return Principal(
+    principal = Principal(
         expires_at=expires_at,
         role=Role(role),
         subject=str(id_),
@@ -110,6 +159,9 @@ async def authenticate(
         location_ids=frozenset(uuid.UUID(i) for i in location_ids),
         fleet_ids=frozenset(uuid.UUID(i) for i in fleet_ids),
     )
+    if known is not None:
+        known.keep(digest, principal)
+    return principal
 
 
 async def revoke_token(engine: AsyncEngine, reference: str) -> str | None:

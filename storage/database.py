@@ -6,6 +6,7 @@ statement compiled once and run by the driver. ``write_transaction`` is a write'
 
 import asyncio
 import contextlib
+import re
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -228,8 +229,13 @@ class _Compiled:
             for value, process in zip(map(values.__getitem__, self.names), self.bind, strict=True)
         ]
 
-    def decode(self, records: list[Any]) -> list[Any]:
-        """The rows, with the columns whose type converts stored values converted."""
+    def decode(self, records: list[Any], skip: int = 0) -> list[Any]:
+        """The rows, with the columns whose type converts stored values converted.
+
+        ``skip`` drops that many leading columns a wrapper added (``_Carrying``).
+        """
+        if skip:
+            records = [tuple(record)[skip:] for record in records]
         if not self.results:
             return records
         rows = []
@@ -239,6 +245,42 @@ class _Compiled:
                 row[index] = process(row[index])
             rows.append(row)
         return rows
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Carrying:
+    """A PostgreSQL read that also answers whether a required row exists, in one round trip.
+
+    ``SELECT EXISTS (<required>), q.* FROM (<read>) AS q``: PostgreSQL runs the uncorrelated
+    EXISTS once, and a subquery with an ORDER BY or a LIMIT is neither flattened nor
+    reordered, so the rows come in the read's own order. An empty read answers nothing
+    about the requirement, which then runs on its own.
+    """
+
+    sql: str
+
+    @classmethod
+    def of(cls, read: _Compiled, required: _Compiled) -> "_Carrying":
+        offset = len(read.names)
+        renumbered = _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", required.sql)
+        return cls(f"SELECT EXISTS ({renumbered}), q.* FROM ({read.sql}) AS q")
+
+
+_CARRYING: dict[tuple[str, str], _Carrying] = {}
+_MAX_CARRYING = 4096
+
+
+def _carrying(read: _Compiled, required: _Compiled) -> _Carrying:
+    key = (read.sql, required.sql)
+    found = _CARRYING.get(key)
+    if found is None:
+        if len(_CARRYING) >= _MAX_CARRYING:
+            _CARRYING.clear()
+        found = _CARRYING[key] = _Carrying.of(read, required)
+    return found
 
 
 def _result_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
@@ -269,7 +311,8 @@ _COMPILED: "weakref.WeakKeyDictionary[Executable, dict[str, _Compiled | None]]" 
 
 _compiles = 0
 # Reads run so far, by the path they took: "driver" (compiled) or "sqlalchemy".
-READS_BY_PATH = {"driver": 0, "sqlalchemy": 0}
+# "carried": a request's requirement (``Reads.require``) that rode along another statement.
+READS_BY_PATH = {"driver": 0, "sqlalchemy": 0, "carried": 0}
 
 
 def compiled_statements() -> int:
@@ -347,6 +390,11 @@ class Reads:
 
     A read whose connection turns out to be dropped (a restart, a failover) runs once
     more on a fresh one: the pool does not ping on checkout.
+
+    A request may ``require`` a row (its bearer token's, known from an earlier request)
+    instead of reading it first: on PostgreSQL the requirement rides along the request's
+    next compiled statement, saving a round trip; otherwise, or if that statement finds
+    nothing, it runs on its own when ``requirement_met`` is asked.
     """
 
     def __init__(self, engine: AsyncEngine, *, held: bool = False) -> None:
@@ -357,6 +405,24 @@ class Reads:
         self._connection: AsyncConnection | None = None
         self._driver: Any = None  # the driver's connection inside it: asyncpg's, aiosqlite's
         self._autocommit = False  # SQLAlchemy told so, for the statements it runs
+        self._required: tuple[Executable, Mapping[str, Any]] | None = None
+        self._met: bool | None = None  # the requirement's answer, once known
+
+    def require(self, statement: Executable, params: Mapping[str, Any]) -> None:
+        """Ask that ``statement`` find a row for this request to stand (``requirement_met``)."""
+        self._required, self._met = (statement, params), None
+
+    async def requirement_met(self) -> bool:
+        """Whether the required row exists (True when nothing was required).
+
+        Runs the requirement on its own unless a read carried it already.
+        """
+        if self._required is None:
+            return True
+        if self._met is None:
+            statement, params = self._required
+            self._met = bool(await self.rows(statement, params))
+        return self._met
 
     async def rows(
         self, statement: Executable, params: Mapping[str, Any] | None = None
@@ -427,18 +493,38 @@ class Reads:
             return await self._run_by_sqlalchemy(statement, params)
         READS_BY_PATH["driver"] += 1
         arguments = compiled.arguments(params)
+        sql, skip = compiled.sql, 0
+        required = self._carried_requirement(statement)
+        if required is not None:
+            sql, skip = _carrying(compiled, required[0]).sql, 1
+            arguments += required[0].arguments(required[1])
         for observe in _observers.get(engine.sync_engine, ()):
-            observe(compiled.sql, tuple(arguments))
+            observe(sql, tuple(arguments))
         try:
             if self.dialect == "postgresql":
-                records = await driver.fetch(compiled.sql, *arguments)
+                records = await driver.fetch(sql, *arguments)
             else:  # aiosqlite: one trip to its thread for the statement and its rows
-                records = await driver.execute_fetchall(compiled.sql, arguments)
+                records = await driver.execute_fetchall(sql, arguments)
         except Exception as error:
             if _unavailable(error):
                 raise DatabaseUnavailable(str(error)) from error
             raise
-        return compiled.decode(records)
+        if required is not None and records:
+            READS_BY_PATH["carried"] += 1
+            self._met = bool(records[0][0])
+        return compiled.decode(records, skip)
+
+    def _carried_requirement(
+        self, statement: Executable
+    ) -> tuple[_Compiled, Mapping[str, Any]] | None:
+        """The pending requirement, compiled, if it can ride along ``statement`` (PostgreSQL)."""
+        if self._required is None or self._met is not None or self.dialect != "postgresql":
+            return None
+        required, params = self._required
+        if required is statement:
+            return None
+        compiled = _compiled(required, self.engine.dialect)  # None until its second use
+        return None if compiled is None else (compiled, params)
 
     async def _run_by_sqlalchemy(
         self, statement: Executable, params: Mapping[str, Any] | None

@@ -89,7 +89,7 @@ def error_body(code: str, message: str, correlation_id: str, max_cost: int) -> d
     }
 
 
-def refusal(fault: Exception, correlation_id: str, max_cost: int, media_type: str) -> Response:
+def refusal(fault: Exception, *, correlation_id: str, max_cost: int, media_type: str) -> Response:
     """The GraphQL-shaped response refusing a request before it executes.
 
     A domain error keeps its code and message; any other fault (a lost database while

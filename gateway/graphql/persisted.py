@@ -69,6 +69,8 @@ class DocumentGate:
         """Persist a client's document once it has validated; a failure only gets logged."""
         if admitted.register is None or admitted.query is None or not _validated(result):
             return
+        if not await GatewayState.of(connection).reads_of(connection).requirement_met():
+            return  # the caller's token is gone: the middleware answers 401
         principal = connection.scope.get("state", {}).get("principal")
         owner = hashlib.sha256(bucket_key(connection, principal).encode()).hexdigest()
         try:

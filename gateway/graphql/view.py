@@ -1,6 +1,7 @@
 """The GraphQL endpoint at /graphql: HTTP, WebSocket subscriptions, GraphiQL for browsers."""
 
 import dataclasses
+from functools import partial
 from typing import Any, NoReturn
 
 import orjson
@@ -50,7 +51,7 @@ from gateway.graphql.persisted import DocumentGate, refused
 from gateway.graphql.planning import Outcome, PlannedReads
 from gateway.graphql.schema import schema
 from gateway.graphql.transport import GatewayTransportWSHandler, GatewayWebSocketAdapter
-from gateway.middleware import correlation_id_of
+from gateway.middleware import REFUSAL, correlation_id_of
 from gateway.ratelimit import charge
 from gateway.responses import JSONResponse
 from gateway.sockets import FORBIDDEN, REJECTION, SERVICE_RESTART, TOO_MANY, close_reason
@@ -329,6 +330,12 @@ class AuthenticatedGraphQL:
             return
         request = Request(scope, receive)
         limits = self.view.limits
+        refuse = scope["state"][REFUSAL] = partial(
+            refusal,
+            correlation_id=correlation_id_of(scope),
+            max_cost=limits.max_cost,
+            media_type=_media_type(request),
+        )
         if self.graphiql and _wants_graphiql(request):
             response = await self.view.render_graphql_ide(request)
         else:
@@ -337,9 +344,7 @@ class AuthenticatedGraphQL:
                     request, receive, limits.max_body_bytes, limits.body_timeout
                 )
             except Exception as error:
-                response = refusal(
-                    error, correlation_id_of(scope), limits.max_cost, _media_type(request)
-                )
+                response = refuse(error)
             else:
                 answer = None if body is None else await self.view.answer_read(request, body)
                 if answer is None:

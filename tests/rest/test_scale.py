@@ -20,8 +20,9 @@ from tests.rest.conftest import BASE_URL, OpenApiChecker, RestClient
 from tests.rest.history import RIDER, insert_history
 
 SESSIONS = 3000
-# The token look-up, then the page with every session's events and auxiliary devices.
-PAGE_STATEMENTS = 2
+# The page with every session's events and auxiliary devices, and the check that the
+# caller's token still exists: on PostgreSQL it rides along the page's statement.
+PAGE_STATEMENTS = {"postgresql": 1, "sqlite": 2}
 
 
 @dataclass
@@ -35,7 +36,8 @@ class History:
     tokens: dict[str, str]
 
     async def count(self, url: str, subject: str = "rider") -> tuple[int, Any]:
-        """The statements one GET costs, and its body."""
+        """The statements one GET costs once warm (its token and statements seen), and its body."""
+        await self.rest.ok(url, self.tokens[subject])
         with self.statements.counting():
             body = await self.rest.ok(url, self.tokens[subject])
         return self.statements.count, body
@@ -91,7 +93,7 @@ async def test_a_v2_page_of_100_costs_what_a_page_of_10_costs(history: History, 
     small, small_body = await history.count("/session/v2/sessions?limit=10", token)
     large, large_body = await history.count("/session/v2/sessions?limit=100", token)
     assert (len(small_body["data"]), len(large_body["data"])) == (10, 100)
-    assert small == large == PAGE_STATEMENTS
+    assert small == large == PAGE_STATEMENTS[history.kind]
     token_value = large_body["pagination_token"]
     deep, deep_body = await history.count(
         f"/session/v2/sessions?limit=100&pagination_token={token_value}", token
@@ -104,17 +106,17 @@ async def test_a_v1_page_of_100_costs_what_a_page_of_10_costs(history: History) 
     small, _ = await history.count("/session/v1/device-sessions?page_size=10")
     large, body = await history.count("/session/v1/device-sessions?page_size=100&page=3")
     assert len(body["data"]) == 100
-    assert small == large == PAGE_STATEMENTS
+    assert small == large == PAGE_STATEMENTS[history.kind]
     print(f"{history.kind}: v1 page of 10: {small}, of 100: {large} statements")
 
 
-async def test_one_session_costs_one_statement_after_the_token(history: History) -> None:
+async def test_one_session_costs_one_statement_with_the_token(history: History) -> None:
     _, page = await history.count("/session/v2/sessions?limit=10")
     parked = next(session for session in page["data"] if session["storage"])
     count, body = await history.count(parked["uri"].removeprefix(BASE_URL.rstrip("/")))
-    assert (count, body) == (PAGE_STATEMENTS, parked)
+    assert (count, body) == (PAGE_STATEMENTS[history.kind], parked)
     count, body = await history.count(f"/session/v1/device-sessions/{parked['id']}")
-    assert (count, body["id"]) == (PAGE_STATEMENTS, parked["id"])
+    assert (count, body["id"]) == (PAGE_STATEMENTS[history.kind], parked["id"])
 
 
 async def test_tokens_walk_every_session_once_newest_first(history: History) -> None:
@@ -163,7 +165,12 @@ async def test_a_deep_v2_page_is_an_index_range_scan_without_offset(
         if history.kind == "postgresql":
             result = await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = result.scalar_one()[0]["Plan"]
-            nodes = [node["Node Type"] for node in _plan_nodes(plan)]
+            # The token check that rides along (a table of two rows: scanned) aside.
+            nodes = [
+                node["Node Type"]
+                for node in _plan_nodes(plan)
+                if node.get("Relation Name") != "api_tokens"
+            ]
             assert {"Index Scan", "Index Only Scan"} & set(nodes), nodes
             assert not {"Seq Scan", "Sort", "Incremental Sort"} & set(nodes), nodes
             assert "Offset" not in str(plan)
