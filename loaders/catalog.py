@@ -131,3 +131,33 @@ class DevicesByParentLoader(BatchLoader[DevicePageKey, list[DeviceRecord]]):
             for parent, devices in by_parent.items():
                 found[DevicePageKey(by_fleet, parent, limit, after)] = devices  # type: ignore[arg-type]
         return [found.get(key, []) for key in keys]
+
+
+class DeviceCountByParentLoader(BatchLoader[tuple[bool, uuid.UUID], int]):
+    """How many devices each location or fleet has (key: by fleet, parent): one query per kind."""
+
+    statements: ClassVar[dict[tuple[str, bool], Select[Any]]] = {}
+
+    def __init__(self, reads: Reads) -> None:
+        super().__init__()
+        self.reads = reads
+
+    async def batch_load_fn(self, keys: Sequence[tuple[bool, uuid.UUID]]) -> list[int]:
+        """One grouped count per parent kind asked for in this tick."""
+        by_kind: dict[bool, list[uuid.UUID]] = {}
+        for by_fleet, parent_id in keys:
+            by_kind.setdefault(by_fleet, []).append(parent_id)
+        counts: dict[tuple[bool, uuid.UUID], int] = {}
+        dialect = self.reads.dialect
+        for by_fleet, parent_ids in by_kind.items():
+            statement = self.statements.get((dialect, by_fleet))
+            if statement is None:
+                column = Device.fleet_id if by_fleet else Device.location_id
+                statement = self.statements[(dialect, by_fleet)] = (
+                    select(column, func.count())
+                    .where(in_keys(column, "parent_ids", dialect))
+                    .group_by(column)
+                )
+            for parent_id, count in await self.reads.rows(statement, {"parent_ids": parent_ids}):
+                counts[(by_fleet, parent_id)] = count
+        return [counts.get(key, 0) for key in keys]

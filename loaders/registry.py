@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from loaders.base import Reads, Visibility
 from loaders.catalog import (
     DeviceByIdLoader,
+    DeviceCountByParentLoader,
     DevicesByParentLoader,
     FleetByIdLoader,
     LocationByIdLoader,
@@ -16,6 +17,7 @@ from loaders.sessions import (
     EventsBySessionLoader,
     OpenSessionByDeviceLoader,
     SessionByIdLoader,
+    SessionCountByParentLoader,
     SessionsByParentLoader,
 )
 
@@ -95,3 +97,13 @@ class Loaders:
     def devices_by_parent(self) -> DevicesByParentLoader:
         """Nested pages of devices by location or fleet."""
         return self._watched(DevicesByParentLoader(self.reads))
+
+    @cached_property
+    def session_counts(self) -> SessionCountByParentLoader:
+        """How many visible sessions, by (parent kind, device, location or fleet id)."""
+        return self._watched(SessionCountByParentLoader(self.reads, self.visibility))
+
+    @cached_property
+    def device_counts(self) -> DeviceCountByParentLoader:
+        """How many devices, by (by fleet, location or fleet id)."""
+        return self._watched(DeviceCountByParentLoader(self.reads))

@@ -7,12 +7,21 @@ hidden session is never loaded at all; the resolvers decide what that condition 
 import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any, ClassVar
 
-from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 
 from loaders.base import (
     BatchLoader,
@@ -26,12 +35,11 @@ from loaders.base import (
 from loaders.catalog import device_from_row
 from storage.enums import EventName, SessionStatus
 from storage.models import AuxiliaryDevice, Device, Session, SessionEvent
+from storage.ordering import DEFAULT_ORDER, ORDERINGS, SessionOrder
 from storage.queries import (
     DEVICE_COLUMNS,
     SESSION_ROW_COLUMNS,
-    before_position,
     in_keys,
-    newest_first,
     select_session_rows,
     session_row_columns,
 )
@@ -160,11 +168,6 @@ def _literal(values: list[str]) -> BindParameter[Any]:
     return bindparam("literal_values", values, expanding=True, literal_execute=True)
 
 
-# Stand-ins for the position a nested page starts after; the run binds the real one.
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NIL = uuid.UUID(int=0)
-
-
 class Parent(StrEnum):
     """What a nested session list hangs off."""
 
@@ -186,48 +189,56 @@ _PARENT_COLUMNS = {
 
 @dataclass(frozen=True, slots=True)
 class NestedPageKey:
-    """One nested list: the parent, the page size, and where the page starts."""
+    """One nested list: the parent, the page size, where the page starts, and its order."""
 
     parent: Parent
     parent_id: uuid.UUID
     limit: int
     after: tuple[Any, uuid.UUID] | None = None
+    order: SessionOrder = DEFAULT_ORDER
 
 
 class SessionsByParentLoader(_VisibleSessionsLoader[NestedPageKey, list[SessionRow]]):
-    """The newest sessions of many devices, locations or fleets in one query per batch.
+    """The first sessions of many devices, locations or fleets in one query per batch.
 
     Each key gets ``limit`` rows at most (callers ask for one more than the page size to
     learn whether a next page exists), ranked per parent with a window function.
     """
 
     async def batch_load_fn(self, keys: Sequence[NestedPageKey]) -> list[list[SessionRow]]:
-        """One query per (parent kind, page size, start), which is one for a typical page."""
-        groups: dict[tuple[Parent, int, Any], list[uuid.UUID]] = {}
+        """One query per (parent kind, page size, start, order): one for a typical page."""
+        groups: dict[tuple[Parent, int, Any, SessionOrder], list[uuid.UUID]] = {}
         for key in keys:
-            groups.setdefault((key.parent, key.limit, key.after), []).append(key.parent_id)
+            groups.setdefault((key.parent, key.limit, key.after, key.order), []).append(
+                key.parent_id
+            )
         found: dict[NestedPageKey, list[SessionRow]] = {}
-        for (parent, limit, after), parent_ids in groups.items():
-            for parent_id, records in (
-                await self._load_group(parent, limit, after, parent_ids)
-            ).items():
-                found[NestedPageKey(parent, parent_id, limit, after)] = records
+        for (parent, limit, after, order), parent_ids in groups.items():
+            loaded = await self._load_group(parent, limit, after, order, parent_ids)
+            for parent_id, records in loaded.items():
+                found[NestedPageKey(parent, parent_id, limit, after, order)] = records
         return [found.get(key, []) for key in keys]
 
     def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
-        """The newest ``page_limit`` sessions of each parent (``extra``: kind, has a start)."""
-        parent, after = extra
+        """The first ``page_limit`` sessions of each parent.
+
+        ``extra``: the parent kind, the order, and whether the page starts after a
+        position (None: it does not; else whether the position's key is null).
+        """
+        parent, order, after_null = extra
+        ordering = ORDERINGS[order]
         ranked = []
         for column in _PARENT_COLUMNS[parent]:
             conditions = [in_keys(column, "parent_ids", dialect), visible]
-            if after:
-                conditions.append(before_position(_EPOCH, _NIL, "after"))
+            if after_null is not None:
+                beyond = ordering.beyond("after", after_null)
+                conditions.append(or_(*(and_(*alternative) for alternative in beyond)))
             ranked.append(
                 select(
                     column.label("parent_id"),
                     *SESSION_ROW_COLUMNS,
                     func.row_number()
-                    .over(partition_by=column, order_by=newest_first())
+                    .over(partition_by=column, order_by=ordering.order_by())
                     .label("rank"),
                 ).where(*conditions)
             )
@@ -238,7 +249,7 @@ class SessionsByParentLoader(_VisibleSessionsLoader[NestedPageKey, list[SessionR
         return (
             select(union.c.parent_id, *session_row_columns(union, dialect))
             .where(union.c.rank <= bindparam("page_limit", type_=Integer))
-            .order_by(union.c.parent_id, union.c.reference_time.desc(), union.c.id.desc())
+            .order_by(union.c.parent_id, *ordering.order_by(source=union))
         )
 
     async def _load_group(
@@ -246,12 +257,14 @@ class SessionsByParentLoader(_VisibleSessionsLoader[NestedPageKey, list[SessionR
         parent: Parent,
         limit: int,
         after: tuple[Any, uuid.UUID] | None,
+        order: SessionOrder,
         parent_ids: list[uuid.UUID],
     ) -> dict[uuid.UUID, list[SessionRow]]:
         params: dict[str, Any] = {"parent_ids": parent_ids, "page_limit": limit}
         if after is not None:
-            params["after_time"], params["after_id"] = after
-        fetched_rows = await self.fetch(params, parent, after is not None)
+            params.update(ORDERINGS[order].params("after", *after))
+        after_null = None if after is None else after[0] is None
+        fetched_rows = await self.fetch(params, parent, order, after_null)
         result: dict[uuid.UUID, list[SessionRow]] = {}
         seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
         for fetched in fetched_rows:
@@ -263,3 +276,31 @@ class SessionsByParentLoader(_VisibleSessionsLoader[NestedPageKey, list[SessionR
             if len(rows) < limit:
                 rows.append(row)
         return result
+
+
+class SessionCountByParentLoader(_VisibleSessionsLoader[tuple[Parent, uuid.UUID], int]):
+    """How many visible sessions each device, location or fleet has: one query per kind."""
+
+    def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
+        """The count per parent of the kind ``extra[0]`` (a session counts once per parent)."""
+        (parent,) = extra
+        pairs = [
+            select(column.label("parent_id"), Session.id).where(
+                in_keys(column, "parent_ids", dialect), visible
+            )
+            for column in _PARENT_COLUMNS[parent]
+        ]
+        # UNION, not UNION ALL: a rental that starts and ends at one location counts once.
+        union = (pairs[0].union(*pairs[1:]) if len(pairs) > 1 else pairs[0]).subquery()
+        return select(union.c.parent_id, func.count()).group_by(union.c.parent_id)
+
+    async def batch_load_fn(self, keys: Sequence[tuple[Parent, uuid.UUID]]) -> list[int]:
+        """One statement per parent kind asked for in this tick."""
+        by_kind: dict[Parent, list[uuid.UUID]] = {}
+        for parent, parent_id in keys:
+            by_kind.setdefault(parent, []).append(parent_id)
+        counts: dict[tuple[Parent, uuid.UUID], int] = {}
+        for parent, parent_ids in by_kind.items():
+            for parent_id, count in await self.fetch({"parent_ids": parent_ids}, parent):
+                counts[(parent, parent_id)] = count
+        return [counts.get(key, 0) for key in keys]

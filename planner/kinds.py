@@ -12,7 +12,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -26,6 +26,10 @@ from storage.enums import SessionKind
 from storage.records import DeviceRecord, FleetRecord, LocationRecord, SessionRow
 
 ROOT = "query"  # the root object's key; it has no fields of its own
+# In a relation's ``below``, ``own:<field>`` names a field selected on the related object
+# itself (not deeper): a page that is asked for its total count.
+OWN = "own:"
+_COUNT, _ESTIMATE = OWN + "total_count", OWN + "total_count_estimate"
 
 # The node kinds by the type name their global ids carry, and back.
 NODE_KINDS = {"Session": "session", "Location": "location", "Device": "device", "Fleet": "fleet"}
@@ -111,7 +115,8 @@ class Relation:
 
     Either ``derive(obj, run, arguments)`` computes them, or ``load(run, keys, arguments,
     below)`` fetches them for the ``key`` of every parent of a level at once; ``below`` names
-    the fields and relations selected beneath, so a page can bring them in its statement.
+    the fields and relations selected beneath, so a page can bring them in its statement
+    (and ``own:<field>`` those selected on the related objects themselves).
     ``kind`` is the related objects' kind, or a function of each object for unions.
     """
 
@@ -197,25 +202,34 @@ async def _sessions_page(
     run: Run, _keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
 ) -> Mapping[Any, Any]:
     fields, labels = session_reads(below)
+    session_filter = arguments.get("filter") or session_resolvers.SessionFilter()
     page = await session_resolvers.list_session_rows(
         run.scope,
-        arguments.get("filter") or session_resolvers.SessionFilter(),
+        session_filter,
         first=arguments.get("first"),
         after=arguments.get("after"),
         last=arguments.get("last"),
         before=arguments.get("before"),
+        order=arguments.get("order_by"),
         fields=fields,
         references=labels,
     )
     _prime(run.scope, page.references)
+    if _COUNT in below:
+        total = await session_resolvers.count_sessions(run.scope, session_filter)
+        page = replace(page, total_count=total)
+    if _ESTIMATE in below:
+        total = await session_resolvers.count_sessions(run.scope, session_filter, estimate=True)
+        page = replace(page, total_count_estimate=total)
     return {ROOT: page}
 
 
 def _catalog_page(name: str, filtered: bool = False) -> Loader:
     async def load(
-        run: Run, _keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+        run: Run, _keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
     ) -> Mapping[Any, Any]:
-        list_page = getattr(catalog_resolvers, name)
+        list_page = getattr(catalog_resolvers, f"list_{name}")
+        device_filter = None
         if filtered:
             device_filter = arguments.get("filter") or catalog_resolvers.DeviceFilter()
             page = await list_page(
@@ -225,6 +239,9 @@ def _catalog_page(name: str, filtered: bool = False) -> Loader:
             page = await list_page(
                 run.scope, first=arguments.get("first"), after=arguments.get("after")
             )
+        if _COUNT in below or _ESTIMATE in below:  # exact either way: catalogs are small
+            total = await catalog_resolvers.count_catalog(run.scope, name, device_filter)
+            page = replace(page, total_count=total)
         return {ROOT: page}
 
     return load
@@ -296,15 +313,27 @@ async def _node_list(
 
 def _nested_sessions(parent: Parent) -> Loader:
     async def load(
-        run: Run, keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+        run: Run, keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
     ) -> Mapping[Any, Any]:
-        first, after = arguments.get("first"), arguments.get("after")
+        first, after, order = (
+            arguments.get("first"),
+            arguments.get("after"),
+            arguments.get("order_by"),
+        )
         pages = await asyncio.gather(
             *(
-                session_resolvers.nested_sessions(run.scope, parent, k, first=first, after=after)
+                session_resolvers.nested_sessions(
+                    run.scope, parent, k, first=first, after=after, order=order
+                )
                 for k in keys
             )
         )
+        if _COUNT in below or _ESTIMATE in below:  # exact either way: one parent's sessions
+            counts = await session_resolvers.count_nested_sessions(run.scope, parent, keys)
+            pages = [
+                replace(p, total_count=c, total_count_estimate=c)
+                for p, c in zip(pages, counts, strict=True)
+            ]
         return dict(zip(keys, pages, strict=True))
 
     return load
@@ -324,7 +353,7 @@ def _rating(row: SessionRow, _run: Run, _arguments: dict[str, Any]) -> SessionRo
 
 def _nested_devices(parent: str) -> Loader:
     async def load(
-        run: Run, keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+        run: Run, keys: list[Any], arguments: dict[str, Any], below: frozenset[str]
     ) -> Mapping[Any, Any]:
         first, after = arguments.get("first"), arguments.get("after")
         pages = await asyncio.gather(
@@ -333,6 +362,10 @@ def _nested_devices(parent: str) -> Loader:
                 for k in keys
             )
         )
+        if _COUNT in below or _ESTIMATE in below:
+            by_fleet = parent == "fleet_id"
+            counts = await catalog_resolvers.count_nested_devices(run.scope, by_fleet, keys)
+            pages = [replace(p, total_count=c) for p, c in zip(pages, counts, strict=True)]
         return dict(zip(keys, pages, strict=True))
 
     return load
@@ -418,8 +451,14 @@ FIELDS: dict[str, dict[str, Getter]] = {
         "location_ids": lambda p, _r: sorted(p.location_ids),
         "fleet_ids": lambda p, _r: sorted(p.fleet_ids),
     },
-    "session_page": {},
-    "catalog_page": {},
+    "session_page": {
+        "total_count": _attr("total_count"),
+        "total_count_estimate": _attr("total_count_estimate"),
+    },
+    "catalog_page": {
+        "total_count": _attr("total_count"),
+        "total_count_estimate": _attr("total_count"),
+    },
     "edge": {"cursor": lambda edge, run: edge[0].cursor(run.scope, edge[1])},
     "page_info": {
         "has_next_page": _attr("has_next_page"),
@@ -433,12 +472,10 @@ RELATIONS: dict[str, dict[str, Relation]] = {
     "query": {
         "viewer": Relation("viewer", derive=_viewer),
         "sessions": Relation("session_page", key=_root_key, load=_sessions_page),
-        "locations": Relation("catalog_page", key=_root_key, load=_catalog_page("list_locations")),
-        "fleets": Relation("catalog_page", key=_root_key, load=_catalog_page("list_fleets")),
+        "locations": Relation("catalog_page", key=_root_key, load=_catalog_page("locations")),
+        "fleets": Relation("catalog_page", key=_root_key, load=_catalog_page("fleets")),
         "devices": Relation(
-            "catalog_page",
-            key=_root_key,
-            load=_catalog_page("list_devices", filtered=True),
+            "catalog_page", key=_root_key, load=_catalog_page("devices", filtered=True)
         ),
         "node": Relation(node_kind, key=_root_key, load=_node),
         "nodes": Relation(node_kind, key=_root_key, load=_node_list),

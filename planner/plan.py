@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Hashable, Iterable
 from itertools import count
 from typing import Any
 
-from planner.kinds import FIELDS, RELATIONS, ROOT, Relation, Run
+from planner.kinds import FIELDS, OWN, RELATIONS, ROOT, Relation, Run
 from planner.selection import Constant, Nested, Selection, Shape, Unplannable, Value
 from resolvers.context import RequestScope
 from resolvers.uris import Uris
@@ -173,6 +173,13 @@ async def _all(jobs: Iterable[Coroutine[Any, Any, None]]) -> None:
             group.create_task(job)
 
 
+def _own_fields(shapes: Iterable[Shape]) -> frozenset[str]:
+    """The fields selected on the related objects themselves, as ``own:<field>``."""
+    return frozenset(
+        OWN + item.field for shape in shapes for item in shape.items if isinstance(item, Value)
+    )
+
+
 def _names_below(shapes: Iterable[Shape]) -> frozenset[str]:
     names: set[str] = set()
     for shape in shapes:
@@ -218,7 +225,7 @@ class _RelationPlan:
             self.single = self.shapes.get(relation.kind)
             if self.single is None:
                 raise Unplannable("unknown_kind", f"{item.relation} is {relation.kind}")
-        self.below = _names_below(item.shapes.values())
+        self.below = _names_below(item.shapes.values()) | _own_fields(item.shapes.values())
         self.fetches = self.load is not None or any(s.fetches for s in self.shapes.values())
 
     def _arguments(self, run: Run) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 
 from loaders.catalog import (
     DeviceByIdLoader,
@@ -35,6 +35,7 @@ class CatalogPage(Generic[T]):
     has_next_page: bool
     has_previous_page: bool
     scope: str
+    total_count: int | None = None  # the length of the whole list, when asked for
 
     def cursor(self, request: RequestScope, item: T) -> str:
         """The cursor after which the list continues past ``item``."""
@@ -151,3 +152,35 @@ async def nested_devices(
     key = DevicePageKey(fleet_id is not None, parent_id, size + 1, start)
     devices = await request.loaders.devices_by_parent.load(key)
     return CatalogPage(devices[:size], len(devices) > size, after is not None, scope)
+
+
+_COUNTS: dict[Hashable, Select[Any]] = {}
+_TABLES: dict[str, type[LocationByIdLoader | FleetByIdLoader | DeviceByIdLoader]] = {
+    "locations": LocationByIdLoader,
+    "fleets": FleetByIdLoader,
+    "devices": DeviceByIdLoader,
+}
+
+
+async def count_catalog(
+    request: RequestScope, name: str, device_filter: DeviceFilter | None = None
+) -> int:
+    """How many locations, fleets or devices (``name``) there are, matching the filter."""
+    loader = _TABLES[name]
+    filter_shape = device_filter.shape() if device_filter else None
+    key = (loader, request.reads.dialect, filter_shape)
+    statement = _COUNTS.get(key)
+    if statement is None:
+        conditions = device_filter.conditions() if device_filter else []
+        statement = _COUNTS[key] = (
+            select(func.count()).select_from(loader.columns[0].table).where(*conditions)
+        )
+    rows = await request.reads.rows(statement, device_filter.params() if device_filter else {})
+    return int(rows[0][0])
+
+
+async def count_nested_devices(
+    request: RequestScope, by_fleet: bool, parent_ids: Sequence[uuid.UUID]
+) -> list[int]:
+    """How many devices each location (or fleet) has: batched per request."""
+    return await request.loaders.device_counts.load_many([(by_fleet, i) for i in parent_ids])

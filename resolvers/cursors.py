@@ -23,9 +23,9 @@ _MICROSECOND = timedelta(microseconds=1)
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A session's place in a newest-first list: its reference time, then its id."""
+    """A session's place in an ordered list: its key (a time, an amount or None), then its id."""
 
-    reference_time: datetime
+    key: datetime | int | None
     id: uuid.UUID
 
 
@@ -71,19 +71,30 @@ class CursorCodec:
         if data[0] != scope:
             raise InvalidPaginationToken(
                 "the pagination token belongs to a different query; "
-                "repeat the filters that the first page was fetched with"
+                "repeat the filters and the order that the first page was fetched with"
             )
         return data[1:]
 
     def encode_position(self, position: Position, scope: str) -> str:
-        """A cursor for a session's position in the list described by ``scope``."""
-        micros = (position.reference_time - _EPOCH) // _MICROSECOND
-        return self._encode(scope, micros, position.id.hex)
+        """A cursor for a session's position in the list described by ``scope``.
 
-    def decode_position(self, token: str, scope: str) -> Position:
-        """The session position a cursor names; refuses forged or foreign cursors."""
-        micros, id_hex = self._decode(token, scope)
-        return Position(_EPOCH + micros * _MICROSECOND, uuid.UUID(hex=str(id_hex)))  # type: ignore[operator]
+        A timestamp key is written in microseconds since the epoch, as it always was.
+        """
+        key = position.key
+        if isinstance(key, datetime):
+            key = (key - _EPOCH) // _MICROSECOND
+        return self._encode(scope, key, position.id.hex)
+
+    def decode_position(self, token: str, scope: str, *, timestamp: bool = True) -> Position:
+        """The session position a cursor names; refuses forged or foreign cursors.
+
+        ``timestamp``: the list's key is a time (else an integer); either may be null.
+        """
+        key, id_hex = self._decode(token, scope)
+        if not (key is None or isinstance(key, int)):  # the scope fixes the order's kind
+            raise InvalidPaginationToken("the pagination token belongs to a different query")
+        value = _EPOCH + key * _MICROSECOND if timestamp and key is not None else key
+        return Position(value, uuid.UUID(hex=str(id_hex)))
 
     def encode_id(self, id_: uuid.UUID, scope: str) -> str:
         """A cursor for a row of a list ordered by id."""

@@ -4,7 +4,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     case,
+    func,
     select,
     union_all,
 )
@@ -23,16 +24,22 @@ from loaders.sessions import NestedPageKey, Parent
 from resolvers.context import RequestScope
 from resolvers.cursors import Position, fingerprint
 from resolvers.errors import InvalidInput, NotFound
-from storage.enums import DeviceKind, SessionKind, SessionStatus
+from storage.enums import DeviceKind, Role, SessionKind, SessionStatus
 from storage.models import Session
+from storage.ordering import (
+    DEFAULT_ORDER,
+    ORDERINGS,
+    Alternatives,
+    Ordering,
+    SessionOrder,
+    combine,
+)
 from storage.queries import (
-    after_position,
     at_location,
-    before_position,
     end_of_day,
+    estimated_rows,
     in_keys,
     newest_first,
-    oldest_first,
     on_device,
     reference_on_or_after,
     reference_on_or_before,
@@ -219,11 +226,13 @@ def _remembered(
 
 
 _LIMIT = bindparam("page_limit", type_=Integer)
+DEFAULT_ORDERING = ORDERINGS[DEFAULT_ORDER]
 
 
-def _newest_first_page(
+def _page_statement(
     request: RequestScope,
     session_filter: SessionFilter,
+    ordering: Ordering,
     *,
     after: Position | None,
     before: Position | None,
@@ -240,66 +249,65 @@ def _newest_first_page(
     dialect = request.reads.dialect
     shape = (
         dialect,
+        ordering.order,
         fields,
         references,
         backwards,
-        after is None,
-        before is None,
+        None if after is None else after.key is None,
+        None if before is None else before.key is None,
         principal.visibility_shape(),
         session_filter.shape(),
     )
 
     def build() -> Select[Any]:
-        keyset = []
+        keysets: list[Alternatives] = []
         if after is not None:
-            keyset.append(before_position(after.reference_time, after.id, "after"))
+            keysets.append(ordering.beyond("after", after.key is None))
         if before is not None:
-            keyset.append(after_position(before.reference_time, before.id, "before"))
-        statement = _build_page(request, session_filter, keyset, backwards, fields)
+            keysets.append(ordering.beyond("before", before.key is None, backwards=True))
+        statement = _build_page(request, session_filter, ordering, keysets, backwards, fields)
         if references:
-            statement = _with_references(statement, backwards, references)
+            statement = _with_references(statement, ordering, backwards, references)
         return statement
 
     statement = _remembered(_PAGE_STATEMENTS, shape, build)
     params = {**principal.visibility_params(), **session_filter.params(), "page_limit": limit}
     for name, position in (("after", after), ("before", before)):
         if position is not None:
-            params[f"{name}_time"] = position.reference_time
-            params[f"{name}_id"] = position.id
+            params.update(ordering.params(name, position.key, position.id))
     return _Page(statement, params)
 
 
 def _build_page(
     request: RequestScope,
     session_filter: SessionFilter,
-    keyset: list[ColumnElement[bool]],
+    ordering: Ordering,
+    keysets: list[Alternatives],
     backwards: bool,
     fields: frozenset[str] | None,
 ) -> Select[Any]:
     columns: list[Any] = session_row_selection(fields)
     dialect = request.reads.dialect
-    order = oldest_first() if backwards else newest_first()
+    order = ordering.order_by(backwards)
     visible = request.principal.session_filter()
-    # One branch per index that can serve the filter in list order (see branches): on a
-    # location's page PostgreSQL goes from ~8 ms to ~1 ms of CPU, SQLite from ~9 to 0.3 ms.
-    branches = session_filter.branches()
+    # One branch per index that can serve the filter in list order (see branches), and
+    # per range of the key a position leaves (see storage.ordering): on a location's
+    # page PostgreSQL goes from ~8 ms to ~1 ms of CPU, SQLite from ~9 to 0.3 ms.
+    branches = combine(session_filter.branches(), *keysets)
     if len(branches) == 1:
         columns += session_aggregates(dialect, Session.id, fields)
-        return select(*columns).where(visible, *branches[0], *keyset).order_by(*order).limit(_LIMIT)
+        return select(*columns).where(visible, *branches[0]).order_by(*order).limit(_LIMIT)
     parts = [
-        select(*columns).where(visible, *branch, *keyset).order_by(*order).limit(_LIMIT).subquery()
+        select(*columns).where(visible, *branch).order_by(*order).limit(_LIMIT).subquery()
         for branch in branches
     ]
     merged = union_all(*(select(part) for part in parts)).subquery()
-    direction = "asc" if backwards else "desc"
-    keys = [getattr(merged.c.reference_time, direction)(), getattr(merged.c.id, direction)()]
     # The events and devices of the page's rows only: aggregated beside the merge, both
     # databases would compute them for every branch's rows (a page from each) and sort
     # them along; SQLite took 2.4 ms for a location's page of 50 that way.
-    page = select(merged).order_by(*keys).limit(_LIMIT).subquery()
+    page = select(merged).order_by(*ordering.order_by(backwards, merged)).limit(_LIMIT).subquery()
     aggregates = session_aggregates(dialect, page.c.id, fields)
-    keys = [getattr(page.c.reference_time, direction)(), getattr(page.c.id, direction)()]
-    return select(page, *aggregates).order_by(*keys)
+    return select(page, *aggregates).order_by(*ordering.order_by(backwards, page))
 
 
 DEFAULT_PAGE_SIZE = 20
@@ -327,13 +335,12 @@ async def _fetch_session_rows(
 
 
 def _with_references(
-    statement: Select[Any], backwards: bool, labels: frozenset[str]
+    statement: Select[Any], ordering: Ordering, backwards: bool, labels: frozenset[str]
 ) -> Select[Any]:
     """A page statement with the locations, devices and fleets its sessions refer to."""
     page = statement.subquery()
     source, references = with_references(page, labels)
-    direction = "asc" if backwards else "desc"
-    keys = [getattr(page.c.reference_time, direction)(), getattr(page.c.id, direction)()]
+    keys = ordering.order_by(backwards, page)
     return select(page, *references).select_from(source).order_by(*keys)
 
 
@@ -376,9 +383,11 @@ _ROW_FIELDS = len(SessionRow._fields)
 
 @dataclass(frozen=True, slots=True)
 class SessionRowPage:
-    """One page of a newest-first session list as stored rows, with its events.
+    """One page of an ordered session list as stored rows, with its events.
 
     Both API faces render from these rows: the REST bodies and the planned GraphQL reads.
+    ``total_count`` is the length of the whole list and ``total_count_estimate`` an
+    estimate of it (``count_sessions``), when they were asked for.
     """
 
     rows: Sequence[SessionRow]
@@ -386,15 +395,46 @@ class SessionRowPage:
     has_previous_page: bool
     scope: str
     references: References | None = None
+    ordering: Ordering = DEFAULT_ORDERING
+    total_count: int | None = None
+    total_count_estimate: int | None = None
 
     def cursor(self, request: RequestScope, row: SessionRow) -> str:
         """The cursor after which the list continues past ``row``."""
-        position = Position(row.reference_time.replace(tzinfo=UTC), row.id)
+        position = Position(self.ordering.key_of(row), row.id)
         return request.cursors.encode_position(position, self.scope)
 
     def end_cursor(self, request: RequestScope) -> str | None:
         """The cursor of the last session, or None on an empty page."""
         return self.cursor(request, self.rows[-1]) if self.rows else None
+
+
+def session_ordering(order: Sequence[SessionOrder] | None) -> Ordering:
+    """The ordering of a list: the default without one; the id always breaks ties."""
+    if not order:
+        return DEFAULT_ORDERING
+    if len(order) > 1:
+        names = ", ".join(o.name for o in order)
+        raise InvalidInput(f"order by one key at most (the id breaks ties), got {names}")
+    return ORDERINGS[order[0]]
+
+
+def ordered_scope(scope: str, ordering: Ordering) -> str:
+    """A list's cursor scope under ``ordering``: a cursor of another order is refused.
+
+    The default order keeps the scope it has always had, so its cursors stay valid.
+    """
+    if ordering.order is DEFAULT_ORDER:
+        return scope
+    return fingerprint(scope, ordering.order.value)
+
+
+def _decode(
+    request: RequestScope, token: str | None, scope: str, ordering: Ordering
+) -> Position | None:
+    if token is None:
+        return None
+    return request.cursors.decode_position(token, scope, timestamp=ordering.timestamp)
 
 
 def _rows_and_references(
@@ -412,31 +452,38 @@ async def list_session_rows(
     after: str | None = None,
     last: int | None = None,
     before: str | None = None,
+    order: Sequence[SessionOrder] | None = None,
     fields: frozenset[str] | None = None,
     references: frozenset[str] = frozenset(),
     max_page_size: int = 100,
 ) -> SessionRowPage:
-    """A page of the visible sessions matching the filter, newest reference time first.
+    """A page of the visible sessions matching the filter, in ``order``.
 
-    Forward paging takes ``first``/``after``; backward paging ``last``/``before``. Both
-    are keyset queries on (reference time, id): a deep page costs what the first does.
-    The rows carry their events and auxiliary devices: one statement for the page and
-    everything its bodies show, whatever its size. ``fields`` names the ``SessionRow``
-    fields a read shows (the others are null; None: all); ``references`` the locations,
-    devices and fleets to bring along (``storage.queries.REFERENCE_LABELS``).
+    The order is newest reference time first unless ``order`` names another (one key;
+    the id breaks ties). Forward paging takes ``first``/``after``; backward paging
+    ``last``/``before``. Both are keyset queries on (key, id): a deep page costs what
+    the first does. The rows carry their events and auxiliary devices: one statement
+    for the page and everything its bodies show, whatever its size. ``fields`` names
+    the ``SessionRow`` fields a read shows (the others are null; None: all);
+    ``references`` the locations, devices and fleets to bring along
+    (``storage.queries.REFERENCE_LABELS``).
     """
     if last is not None and first is not None:
         raise InvalidInput("pass first or last, not both")
-    scope = session_filter.scope()
+    ordering = session_ordering(order)
+    scope = ordered_scope(session_filter.scope(), ordering)
     backwards = last is not None or (before is not None and first is None)
     size = check_page_size(
         "last" if backwards else "first", last if backwards else first, max_page_size
     )
-    page = _newest_first_page(
+    if fields is not None:
+        fields = fields | {ordering.field}  # the merge of branches orders by it
+    page = _page_statement(
         request,
         session_filter,
-        after=request.cursors.decode_position(after, scope) if after is not None else None,
-        before=request.cursors.decode_position(before, scope) if before is not None else None,
+        ordering,
+        after=_decode(request, after, scope, ordering),
+        before=_decode(request, before, scope, ordering),
         backwards=backwards,
         limit=size + 1,
         fields=fields,
@@ -447,8 +494,40 @@ async def list_session_rows(
     more = len(fetched) > size
     if backwards:
         rows.reverse()
-        return SessionRowPage(rows, before is not None, more, scope, related)
-    return SessionRowPage(rows, more, after is not None, scope, related)
+        return SessionRowPage(rows, before is not None, more, scope, related, ordering)
+    return SessionRowPage(rows, more, after is not None, scope, related, ordering)
+
+
+_COUNTS: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
+
+
+async def count_sessions(
+    request: RequestScope, session_filter: SessionFilter, *, estimate: bool = False
+) -> int:
+    """How many visible sessions match the filter: one statement.
+
+    With ``estimate``, a count of every session on PostgreSQL (an admin's, unfiltered) is
+    the planner's own estimate of the table's rows instead (``estimated_rows``); every
+    other count is exact.
+    """
+    principal = request.principal
+    dialect = request.reads.dialect
+    whole_table = principal.role is Role.ADMIN and session_filter == SessionFilter()
+    if estimate and whole_table and dialect == "postgresql":
+        rows = await request.reads.rows(estimated_rows(Session.__tablename__))
+        if rows and rows[0][0] is not None:
+            return int(rows[0][0])
+    shape = (dialect, principal.visibility_shape(), session_filter.shape())
+    statement = _remembered(
+        _COUNTS,
+        shape,
+        lambda: select(func.count()).where(
+            principal.session_filter(), *session_filter.conditions()
+        ),
+    )
+    params = {**principal.visibility_params(), **session_filter.params()}
+    rows = await request.reads.rows(statement, params)
+    return int(rows[0][0])
 
 
 _NUMBERED_PAGES: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
@@ -529,7 +608,7 @@ async def visible_session_rows(
         keys = in_keys(Session.id, "session_ids", dialect)
         statement = select_session_rows(dialect, fields).where(keys, principal.session_filter())
         if references:
-            statement = _with_references(statement, False, references)
+            statement = _with_references(statement, DEFAULT_ORDERING, False, references)
         return statement
 
     statement = _remembered(_ROWS_BY_IDS, shape, build)
@@ -607,14 +686,27 @@ async def nested_sessions(
     *,
     first: int | None = None,
     after: str | None = None,
+    order: Sequence[SessionOrder] | None = None,
     max_page_size: int = 100,
 ) -> SessionRowPage:
     """A page of the visible sessions of one device, location or fleet, batched per request."""
     size = check_page_size("first", first, max_page_size)
-    scope = fingerprint("nested-sessions", parent, parent_id)
-    position = request.cursors.decode_position(after, scope) if after else None
+    ordering = session_ordering(order)
+    scope = ordered_scope(fingerprint("nested-sessions", parent, parent_id), ordering)
+    position = _decode(request, after, scope, ordering)
     key = NestedPageKey(
-        parent, parent_id, size + 1, (position.reference_time, position.id) if position else None
+        parent,
+        parent_id,
+        size + 1,
+        (position.key, position.id) if position else None,
+        ordering.order,
     )
     rows = await request.loaders.sessions_by_parent.load(key)
-    return SessionRowPage(rows[:size], len(rows) > size, after is not None, scope)
+    return SessionRowPage(rows[:size], len(rows) > size, after is not None, scope, None, ordering)
+
+
+async def count_nested_sessions(
+    request: RequestScope, parent: Parent, parent_ids: Sequence[uuid.UUID]
+) -> list[int]:
+    """How many visible sessions each device, location or fleet has: batched per request."""
+    return await request.loaders.session_counts.load_many([(parent, i) for i in parent_ids])

@@ -1,4 +1,7 @@
-"""Reusable pieces of session queries: columns, filters, newest-first order and keysets."""
+"""Reusable pieces of session queries: columns, filters and the newest-first order.
+
+Other orders and the keysets that page them are ``storage.ordering``'s.
+"""
 
 import uuid
 from collections.abc import Sequence
@@ -7,11 +10,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     ColumnElement,
     DateTime,
     Dialect,
     FromClause,
+    Integer,
     ScalarSelect,
     Select,
     Subquery,
@@ -21,13 +26,14 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
-    literal,
     literal_column,
     null,
     or_,
     select,
-    tuple_,
     type_coerce,
+)
+from sqlalchemy import (
+    table as table_clause,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -78,38 +84,28 @@ def newest_first() -> tuple[UnaryExpression[Any], ...]:
     return (Session.reference_time.desc(), Session.id.desc())
 
 
-def oldest_first() -> tuple[UnaryExpression[Any], ...]:
-    """The reverse of ``newest_first``, for paging backwards."""
-    return (Session.reference_time.asc(), Session.id.asc())
+def estimated_rows(table: str) -> Select[Any]:
+    """PostgreSQL's estimate of a table's rows, as its planner makes it: a catalog read.
 
-
-def _position(reference_time: datetime, id_: uuid.UUID, name: str | None) -> ColumnElement[Any]:
-    if name is None:
-        time, key = literal(reference_time, _TIME), literal(id_, _ID)
-    else:  # bound by name, for statements built once and run with new values
-        time, key = (
-            bindparam(f"{name}_time", reference_time, _TIME),
-            bindparam(f"{name}_id", id_, _ID),
-        )
-    position: ColumnElement[Any] = tuple_(time, key)
-    return position
-
-
-def before_position(
-    reference_time: datetime, id_: uuid.UUID, name: str | None = None
-) -> ColumnElement[bool]:
-    """Rows after the position in newest-first order (older ones).
-
-    With ``name`` the position is bound as ``<name>_time`` and ``<name>_id``.
+    The rows per page of the last ANALYZE (autovacuum's or a manual one) times the pages
+    the table has now, so it follows growth between analyses; null before the first.
     """
-    return tuple_(Session.reference_time, Session.id) < _position(reference_time, id_, name)
-
-
-def after_position(
-    reference_time: datetime, id_: uuid.UUID, name: str | None = None
-) -> ColumnElement[bool]:
-    """Rows before the position in newest-first order (newer ones); ``name`` as above."""
-    return tuple_(Session.reference_time, Session.id) > _position(reference_time, id_, name)
+    pages = func.pg_relation_size(literal_column("oid")) / func.current_setting("block_size").cast(
+        Integer
+    )
+    relation: ColumnElement[str] = literal_column("relname")
+    estimate = func.round(
+        literal_column("reltuples") / func.nullif(literal_column("relpages"), 0) * pages
+    ).cast(BigInteger)
+    return (
+        select(estimate)
+        .select_from(table_clause("pg_class"))
+        .where(
+            relation == table,
+            literal_column("relnamespace") == literal_column("current_schema()::regnamespace"),
+            literal_column("reltuples") >= 0,
+        )
+    )
 
 
 def start_of_day(day: date) -> datetime:

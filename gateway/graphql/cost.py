@@ -10,9 +10,11 @@ the root, and the requested cost is the sum over all of them::
 A missing page size counts as its default (20) and one above 100 as 100 (the resolvers
 refuse it anyway); ``node(id:)`` counts one and ``nodes(ids:)`` one per id; a list of
 objects outside a connection (a session's ``events`` and ``auxiliaryDevices``) counts as
-a page of the default size per parent; each field of a mutation counts one more,
-aliases included. The actual cost counts the nodes those same fields returned in the
-response.
+a page of the default size per parent; a connection's ``totalCount`` (or
+``totalCountEstimate``) counts as a full page (``COUNT_COST``, 100) per connection, since
+counting reads every matching row's index entry; each field of a mutation counts one
+more, aliases included. The actual cost counts the nodes those same fields returned in
+the response, and each count returned as ``COUNT_COST``.
 
 Costs saturate at ``COST_CEILING``: a fragment bomb multiplies page sizes beyond any
 integer a JSON client can read, and is refused over budget all the same.
@@ -46,6 +48,8 @@ from graphql.utilities import get_operation_ast
 from resolvers.sessions import DEFAULT_PAGE_SIZE
 
 MAX_PAGE_SIZE = 100
+COUNT_COST = MAX_PAGE_SIZE  # a count reads the whole list: it costs a full page
+COUNT_FIELDS = frozenset({"totalCount", "totalCountEstimate"})
 PAGE_ARGUMENTS = ("first", "last")
 COST_CEILING = 2**53 - 1  # the largest integer every JSON client reads exactly
 NODE_INTERFACE = "Node"
@@ -62,6 +66,7 @@ class Cost:
     requested: int
     counted: frozenset[int] = frozenset()  # id() of each field node whose nodes count
     singles: frozenset[int] = frozenset()  # those of them that return one node, not a list
+    totals: frozenset[int] = frozenset()  # those of them that are counts of a connection
     selections: tuple[SelectionNode, ...] = ()
     fragments: Mapping[str, FragmentDefinitionNode] = field(default_factory=dict)
 
@@ -93,6 +98,7 @@ def estimate(
         requested,
         frozenset(estimator.counted),
         frozenset(estimator.singles),
+        frozenset(estimator.totals),
         selections,
         fragments,
     )
@@ -175,6 +181,7 @@ class _Estimator:
         self.variables = variables
         self.counted: set[int] = set()
         self.singles: set[int] = set()
+        self.totals: set[int] = set()
         self.fragment_costs: dict[str, int] = {}
         self.costing: set[str] = set()
 
@@ -216,6 +223,10 @@ class _Estimator:
         definition = parent.fields.get(node.name.value)
         if definition is None:
             return 0  # __typename and introspection cost nothing
+        if node.name.value in COUNT_FIELDS and parent.name.endswith("Connection"):
+            self.counted.add(id(node))
+            self.totals.add(id(node))
+            return COUNT_COST
         try:
             arguments = get_argument_values(definition, node, self.variables)
         except GraphQLError:
@@ -244,8 +255,9 @@ def actual_counter(cost: Cost) -> Callable[[Any], int]:
     return lambda data: counter.returned(cost.selections, data)
 
 
-# How a field's value counts: one node, a page (or list) of nodes, or only what is below.
-_SINGLE, _PAGE, _NESTED = 0, 1, 2
+# How a field's value counts: one node, a page (or list) of nodes, a count of a whole
+# list, or only what is below.
+_SINGLE, _PAGE, _NESTED, _TOTAL = 0, 1, 2, 3
 # (response key, how it counts, its field nodes' selections, the steps below it)
 _Step = tuple[str, int, list[SelectionNode], "list[_Step] | None"]
 
@@ -293,7 +305,9 @@ class _Counter:
             steps = []
             for key, nodes in self.fields_by_key(selections).items():
                 inner = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
-                if any(id(n) in self.cost.singles for n in nodes):
+                if any(id(n) in self.cost.totals for n in nodes):
+                    how = _TOTAL
+                elif any(id(n) in self.cost.singles for n in nodes):
                     how = _SINGLE
                 elif any(id(n) in self.cost.counted for n in nodes):
                     how = _PAGE
@@ -319,6 +333,8 @@ class _Counter:
             found = value[key]
             if how == _SINGLE:
                 total += found is not None
+            elif how == _TOTAL:
+                total += COUNT_COST if found is not None else 0
             elif how == _PAGE:
                 total += self.page_length(found, inner)
             if below is not None:

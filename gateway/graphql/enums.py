@@ -3,11 +3,26 @@
 import strawberry
 
 from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
+from storage.ordering import SessionOrder
 
 strawberry.enum(SessionKind, description="Parking (storage) or rental (travel)")
 strawberry.enum(SessionStatus, description="Where a session is in its lifecycle")
 strawberry.enum(EventName, description="What happened to a session")
 strawberry.enum(PaymentStatus, description="The state of a session's payment")
 strawberry.enum(DeviceKind, description="What a device is")
+strawberry.enum(
+    SessionOrder,
+    description=(
+        "A session list's order: a key and a direction, the id breaking ties; a null key "
+        "sorts after every value ascending and before every value descending"
+    ),
+)
 
-__all__ = ["DeviceKind", "EventName", "PaymentStatus", "SessionKind", "SessionStatus"]
+__all__ = [
+    "DeviceKind",
+    "EventName",
+    "PaymentStatus",
+    "SessionKind",
+    "SessionOrder",
+    "SessionStatus",
+]

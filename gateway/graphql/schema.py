@@ -10,7 +10,7 @@ from strawberry import relay
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
-from gateway.graphql.connections import Connection, catalog_connection
+from gateway.graphql.connections import Connection, Counter, catalog_connection
 from gateway.graphql.context import Info
 from gateway.graphql.inputs import DeviceFilter, SessionFilter
 from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
@@ -19,7 +19,14 @@ from gateway.graphql.observability import OperationMetrics
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.sockets import FreshScopePerOperation, SocketErrors
 from gateway.graphql.subscriptions import Subscription
-from gateway.graphql.types import Device, Fleet, Location, Session, session_connection
+from gateway.graphql.types import (
+    Device,
+    Fleet,
+    Location,
+    OrderBy,
+    Session,
+    session_connection,
+)
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
 
@@ -54,6 +61,15 @@ async def resolve_global_ids(info: Info, ids: Sequence[relay.GlobalID]) -> list[
         for index, node in zip(indexes, nodes, strict=True):
             result[index] = node
     return result
+
+
+def _catalog_count(
+    info: Info, name: str, device_filter: catalog_resolvers.DeviceFilter | None = None
+) -> Counter:
+    async def count(_estimate: bool) -> int:
+        return await catalog_resolvers.count_catalog(info.context.scope, name, device_filter)
+
+    return count
 
 
 @strawberry.type(description="Who the current token stands for")
@@ -95,7 +111,9 @@ class Query:
             fleet_ids=sorted(principal.fleet_ids),
         )
 
-    @strawberry.field(description="Visible sessions, newest reference time first")
+    @strawberry.field(
+        description="Visible sessions, newest reference time first unless ordered otherwise"
+    )
     async def sessions(
         self,
         info: Info,
@@ -104,30 +122,38 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
+        order_by: OrderBy = None,
     ) -> Connection[Session]:
+        scope = info.context.scope
+        session_filter = (filter or SessionFilter()).to_resolver_filter()
         page = await session_resolvers.list_session_rows(
-            info.context.scope,
-            (filter or SessionFilter()).to_resolver_filter(),
+            scope,
+            session_filter,
             first=first,
             after=after,
             last=last,
             before=before,
+            order=order_by,
         )
-        return session_connection(info, page)
+
+        async def count(estimate: bool) -> int:
+            return await session_resolvers.count_sessions(scope, session_filter, estimate=estimate)
+
+        return session_connection(info, page, count)
 
     @strawberry.field(description="Locations, by id")
     async def locations(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Location]:
         page = await catalog_resolvers.list_locations(info.context.scope, first=first, after=after)
-        return catalog_connection(info, page, Location)
+        return catalog_connection(info, page, Location, _catalog_count(info, "locations"))
 
     @strawberry.field(description="Fleets, by id")
     async def fleets(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Fleet]:
         page = await catalog_resolvers.list_fleets(info.context.scope, first=first, after=after)
-        return catalog_connection(info, page, Fleet)
+        return catalog_connection(info, page, Fleet, _catalog_count(info, "fleets"))
 
     @strawberry.field(description="Devices, by id")
     async def devices(
@@ -137,13 +163,13 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Device]:
+        device_filter = (filter or DeviceFilter()).to_resolver_filter()
         page = await catalog_resolvers.list_devices(
-            info.context.scope,
-            (filter or DeviceFilter()).to_resolver_filter(),
-            first=first,
-            after=after,
+            info.context.scope, device_filter, first=first, after=after
         )
-        return catalog_connection(info, page, Device)
+        return catalog_connection(
+            info, page, Device, _catalog_count(info, "devices", device_filter)
+        )
 
 
 class GatewaySchema(strawberry.Schema):

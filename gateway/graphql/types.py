@@ -9,9 +9,22 @@ from uuid import UUID
 import strawberry
 from strawberry import relay
 
-from gateway.graphql.connections import Connection, Edge, catalog_connection, page_connection
+from gateway.graphql.connections import (
+    Connection,
+    Counter,
+    Edge,
+    catalog_connection,
+    page_connection,
+)
 from gateway.graphql.context import Info
-from gateway.graphql.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
+from gateway.graphql.enums import (
+    DeviceKind,
+    EventName,
+    PaymentStatus,
+    SessionKind,
+    SessionOrder,
+    SessionStatus,
+)
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
@@ -29,14 +42,38 @@ from storage.records import (
 )
 
 
-def session_connection(info: Info, page: session_resolvers.SessionRowPage) -> "Connection[Session]":
+def session_connection(
+    info: Info, page: session_resolvers.SessionRowPage, count: Counter
+) -> "Connection[Session]":
     """A GraphQL connection of a page of session rows."""
     scope = info.context.scope
     edges = [
         Edge(encode_cursor=partial(page.cursor, scope, row), node=Session.from_row(row, info))
         for row in page.rows
     ]
-    return page_connection(edges, page.has_next_page, page.has_previous_page)
+    return page_connection(edges, page.has_next_page, page.has_previous_page, count)
+
+
+ORDER_BY = strawberry.argument(
+    description="One order (a list, as in PostGraphile); default REFERENCE_TIME_DESC"
+)
+OrderBy = Annotated[list[SessionOrder] | None, ORDER_BY]
+
+
+def _nested_connection(info: Info, parent: Parent, parent_id: UUID) -> Counter:
+    async def count(_estimate: bool) -> int:
+        scope = info.context.scope
+        return (await session_resolvers.count_nested_sessions(scope, parent, [parent_id]))[0]
+
+    return count
+
+
+def _device_count(info: Info, by_fleet: bool, parent_id: UUID) -> Counter:
+    async def count(_estimate: bool) -> int:
+        scope = info.context.scope
+        return (await catalog_resolvers.count_nested_devices(scope, by_fleet, [parent_id]))[0]
+
+    return count
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -113,18 +150,30 @@ class Location(relay.Node):
         page = await catalog_resolvers.nested_devices(
             info.context.scope, location_id=self.uuid, first=first, after=after
         )
-        return catalog_connection(info, page, Device)
+        return catalog_connection(info, page, Device, _device_count(info, False, self.uuid))
 
     @strawberry.field(
-        description="Sessions parked here or rentals that started or ended here, newest first"
+        description=(
+            "Sessions parked here or rentals that started or ended here, "
+            "newest first unless ordered otherwise"
+        )
     )
     async def sessions(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: OrderBy = None,
     ) -> Connection["Session"]:
         page = await session_resolvers.nested_sessions(
-            info.context.scope, Parent.LOCATION, self.uuid, first=first, after=after
+            info.context.scope,
+            Parent.LOCATION,
+            self.uuid,
+            first=first,
+            after=after,
+            order=order_by,
         )
-        return session_connection(info, page)
+        return session_connection(info, page, _nested_connection(info, Parent.LOCATION, self.uuid))
 
 
 @strawberry.type(description="A set of rental vehicles")
@@ -152,16 +201,22 @@ class Fleet(relay.Node):
         page = await catalog_resolvers.nested_devices(
             info.context.scope, fleet_id=self.uuid, first=first, after=after
         )
-        return catalog_connection(info, page, Device)
+        return catalog_connection(info, page, Device, _device_count(info, True, self.uuid))
 
-    @strawberry.field(description="Rentals of this fleet's vehicles, newest first")
+    @strawberry.field(
+        description="Rentals of this fleet's vehicles, newest first unless ordered otherwise"
+    )
     async def sessions(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: OrderBy = None,
     ) -> Connection["Session"]:
         page = await session_resolvers.nested_sessions(
-            info.context.scope, Parent.FLEET, self.uuid, first=first, after=after
+            info.context.scope, Parent.FLEET, self.uuid, first=first, after=after, order=order_by
         )
-        return session_connection(info, page)
+        return session_connection(info, page, _nested_connection(info, Parent.FLEET, self.uuid))
 
 
 @strawberry.type(description="A parking device at a location, or a rental vehicle of a fleet")
@@ -205,14 +260,18 @@ class Device(relay.Node):
         row = await info.context.scope.loaders.open_session.load(self.uuid)
         return Session.from_row(row, info) if row else None
 
-    @strawberry.field(description="Sessions on this device, newest first")
+    @strawberry.field(description="Sessions on this device, newest first unless ordered otherwise")
     async def sessions(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        order_by: OrderBy = None,
     ) -> Connection["Session"]:
         page = await session_resolvers.nested_sessions(
-            info.context.scope, Parent.DEVICE, self.uuid, first=first, after=after
+            info.context.scope, Parent.DEVICE, self.uuid, first=first, after=after, order=order_by
         )
-        return session_connection(info, page)
+        return session_connection(info, page, _nested_connection(info, Parent.DEVICE, self.uuid))
 
 
 async def _location(info: Info, location_id: UUID | None) -> Location | None:

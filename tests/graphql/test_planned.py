@@ -129,9 +129,14 @@ def _headers(response: httpx.Response) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="session")
 async def lanes(backend: Backend) -> AsyncIterator[Lanes]:
-    # Generated documents alias freely and cost much; the alias limit and the rate limit
-    # have tests of their own (each app keeps its own budget, so refusals would differ).
-    unlimited = {"graphql_max_aliases": 0, "rate_limit_burst": 10**9, "rate_limit_per_second": 1e9}
+    # Generated documents alias freely and cost much (counts too); the alias, cost and rate
+    # limits have tests of their own (each app keeps its own budget, so refusals would differ).
+    unlimited = {
+        "graphql_max_aliases": 0,
+        "graphql_max_cost": 0,
+        "rate_limit_burst": 10**9,
+        "rate_limit_per_second": 1e9,
+    }
     async with (
         running_app(backend.url, **unlimited) as app,
         in_process_client(app) as client,
