@@ -521,8 +521,10 @@ async def count_sessions(
     statement = _remembered(
         _COUNTS,
         shape,
-        lambda: select(func.count()).where(
-            principal.session_filter(), *session_filter.conditions()
+        lambda: (
+            select(func.count())
+            .select_from(Session)
+            .where(principal.session_filter(), *session_filter.conditions())
         ),
     )
     params = {**principal.visibility_params(), **session_filter.params()}

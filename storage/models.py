@@ -184,6 +184,17 @@ class Session(Base):
         ),
         Index("ix_sessions_rental_device_reference", "rental_device_id", "reference_time", "id"),
         Index("ix_sessions_rental_fleet_reference", "rental_fleet_id", "reference_time", "id"),
+        # The other orders (storage.ordering), of every session and of one rider's.
+        *(
+            Index(f"ix_sessions_{prefix}{name}", *scope, column, "id")
+            for prefix, scope in (("", ()), ("user_", ("user_id",)))
+            for name, column in (
+                ("start", "start_time"),
+                ("end", "end_time"),
+                ("created", "created_at"),
+                ("fee", "fee_minor"),
+            )
+        ),
         # A device holds at most one booked or active session, whatever the writers do.
         Index(
             "uq_sessions_open_storage_device",
