@@ -288,19 +288,34 @@ def _build_page(
 ) -> Select[Any]:
     columns: list[Any] = session_row_selection(fields)
     dialect = request.reads.dialect
-    order = ordering.order_by(backwards)
     visible = request.principal.session_filter()
     # One branch per index that can serve the filter in list order (see branches), and
     # per range of the key a position leaves (see storage.ordering): on a location's
     # page PostgreSQL goes from ~8 ms to ~1 ms of CPU, SQLite from ~9 to 0.3 ms.
     branches = combine(session_filter.branches(), *keysets)
+    # A place or a device in another order than the default has no (column, key, id)
+    # index: its own index reads its sessions (a few thousand at most), which are then
+    # sorted. Walking the key's index instead, PostgreSQL filtered 25,000 rows for a page
+    # of a busy location on 1,000,000 sessions (70 ms against 16 ms); a sub-select with
+    # an OFFSET is planned on its own, without the order.
+    fenced = ordering.order is not DEFAULT_ORDER and bool(
+        session_filter.location_id or session_filter.device_id
+    )
+
+    def rows_of(branch: list[ColumnElement[bool]]) -> Select[Any]:
+        if not fenced:
+            return select(*columns).where(visible, *branch).order_by(*ordering.order_by(backwards))
+        rows = select(*columns).where(visible, *branch).offset(0).subquery()
+        return select(rows).order_by(*ordering.order_by(backwards, rows))
+
     if len(branches) == 1:
-        columns += session_aggregates(dialect, Session.id, fields)
-        return select(*columns).where(visible, *branches[0]).order_by(*order).limit(_LIMIT)
-    parts = [
-        select(*columns).where(visible, *branch).order_by(*order).limit(_LIMIT).subquery()
-        for branch in branches
-    ]
+        statement = rows_of(branches[0]).limit(_LIMIT)
+        if not fenced:
+            return statement.add_columns(*session_aggregates(dialect, Session.id, fields))
+        page = statement.subquery()
+        aggregates = session_aggregates(dialect, page.c.id, fields)
+        return select(page, *aggregates).order_by(*ordering.order_by(backwards, page))
+    parts = [rows_of(branch).limit(_LIMIT).subquery() for branch in branches]
     merged = union_all(*(select(part) for part in parts)).subquery()
     # The events and devices of the page's rows only: aggregated beside the merge, both
     # databases would compute them for every branch's rows (a page from each) and sort
