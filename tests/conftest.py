@@ -208,6 +208,7 @@ class Bulk:
     client: httpx.AsyncClient
     statements: StatementCounter
     admin_token: str
+    url: str = ""
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -232,7 +233,8 @@ async def bulk(
         # Counts are of a steady state: this process has read the token once already, so
         # requests only confirm that its row still exists (``resolvers.identity``).
         await c.post("/graphql", json={"query": "{ __typename }"}, headers=auth(token))
-        yield Bulk(request.param, c, StatementCounter(application.state.gateway.engine), token)
+        counter = StatementCounter(application.state.gateway.engine)
+        yield Bulk(request.param, c, counter, token, url)
 
 
 @dataclass

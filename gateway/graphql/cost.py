@@ -233,15 +233,38 @@ class _Estimator:
             arguments = {}  # execution reports the bad argument
         named = get_named_type(definition.type)
         size = _list_size(parent, definition, named, arguments)
-        inner = self.unit_cost(named, node.selection_set.selections) if node.selection_set else 0
+        selections = node.selection_set.selections if node.selection_set else ()
+        inner = self.unit_cost(named, selections)
         if size is None:
             return inner
         self.counted.add(id(node))
-        if not isinstance(get_nullable_type(definition.type), GraphQLList) and not _is_connection(
-            definition, named
-        ):
+        connection = _is_connection(definition, named)
+        if not isinstance(get_nullable_type(definition.type), GraphQLList) and not connection:
             self.singles.add(id(node))  # node(id:): one node, not a list or a page
-        return _bounded(size + _bounded(size * inner))
+        # A connection's counts are one per connection, not one per node of its page.
+        once = self._counts(named, selections, set()) if connection else 0
+        return _bounded(size + _bounded(size * max(inner - once, 0)) + once)
+
+    def _counts(
+        self, parent: GraphQLNamedType, selections: Sequence[SelectionNode], seen: set[str]
+    ) -> int:
+        """The cost of the counts selected on a connection itself, fragments included."""
+        total = 0
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                if selection.name.value in COUNT_FIELDS:
+                    total += COUNT_COST
+            elif isinstance(selection, InlineFragmentNode):
+                total += self._counts(parent, selection.selection_set.selections, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None and selection.name.value not in seen:
+                    inner = self._counts(
+                        parent, fragment.selection_set.selections, seen | {selection.name.value}
+                    )
+                    total += inner
+            total = _bounded(total)
+        return total
 
 
 def actual(cost: Cost, data: Any) -> int:

@@ -1,5 +1,10 @@
 """Every nested look-up is batched: the statements a query costs do not grow with page size."""
 
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import Bulk, StatementCounter, in_process_client, running_app
 from tests.graphql.helpers import data
 
 EVERYTHING = """query($first: Int) { sessions(first: $first) {
@@ -148,3 +153,56 @@ async def test_a_node_with_every_field_is_at_most_three_statements(bulk):
             result = await data(bulk.client, bulk.admin_token, EVERY_FIELD_NODE, id=node["id"])
         assert result["node"] == node
         assert counter.count <= 3, f"{counter.count} statements"
+
+
+@pytest.fixture(params=["planned", "reference"])
+async def lane(request: pytest.FixtureRequest, bulk: Bulk) -> AsyncIterator[Bulk]:
+    """The bulk database through the gateway as it serves, and through its reference path."""
+    if request.param == "planned":
+        yield bulk
+        return
+    async with (
+        running_app(bulk.url, graphql_planner=False) as app,
+        in_process_client(app) as client,
+    ):
+        counter = StatementCounter(app.state.gateway.engine)
+        yield Bulk(bulk.backend, client, counter, bulk.admin_token, bulk.url)
+
+
+ORDERED = """query($first: Int) { sessions(first: $first, orderBy: [FEE_DESC]) {
+  %s nodes { uuid fee { value } } } }"""
+
+
+async def test_a_count_adds_one_statement_whatever_the_page_size(lane):
+    costs = {}
+    for first in (10, 100):
+        for counted in ("", "totalCount"):
+            costs[first, counted], result = await statements_for(lane, ORDERED % counted, first)
+            assert len(result["sessions"]["nodes"]) == first
+            if counted:
+                assert result["sessions"]["totalCount"] == 400
+    assert costs[10, ""] == costs[100, ""]
+    assert costs[10, "totalCount"] == costs[100, "totalCount"] == costs[10, ""] + 1
+
+
+NESTED_COUNTS = """query($first: Int) {
+  locations(first: $first) { %s nodes {
+    sessions(first: 3, orderBy: [END_TIME_ASC]) { %s nodes { uuid } }
+    devices(first: 2) { %s nodes { uuid } } } }
+  fleets(first: $first) { nodes { sessions(first: 2, orderBy: [START_TIME_DESC]) { %s } } }
+}"""
+
+
+async def test_nested_counts_are_one_statement_each_whatever_the_number_of_parents(lane):
+    counted = NESTED_COUNTS % (("totalCount",) * 3 + ("totalCount nodes { uuid }",))
+    plain = NESTED_COUNTS % ("", "", "", "nodes { uuid }")
+    one, _ = await statements_for(lane, counted, 1)
+    several, result = await statements_for(lane, counted, 8)
+    without, _ = await statements_for(lane, plain, 8)
+    locations = result["locations"]["nodes"]
+    assert len(locations) == 8
+    assert sum(location["sessions"]["totalCount"] for location in locations) > 0
+    assert all(location["devices"]["totalCount"] >= 1 for location in locations)
+    assert one == several, f"{one} statements for 1 parent, {several} for 8"
+    # the locations' count, their sessions' counts, their devices' counts, the fleets'
+    assert several == without + 4, f"{several} statements with counts, {without} without"

@@ -128,6 +128,22 @@ async def test_requested_cost_is_the_product_of_page_sizes_and_actual_what_came_
     assert cost_of(response) == {"requested": 210, "actual": 14, "maximum": 50_000}
 
 
+async def test_a_count_costs_a_full_page_once_per_connection(client, tokens):
+    query = """{ locations(first: 10) { totalCount nodes { sessions(first: 20) { ...C } } } }
+    fragment C on SessionConnection { totalCount n: totalCountEstimate }"""
+    response = await post(client, tokens["admin"], query)
+    # 10 locations and their count (100), and per location 20 sessions and 2 counts.
+    assert cost_of(response)["requested"] == 10 + 100 + 10 * (20 + 200)
+    # 3 locations came back, with 1 + 3 x 2 counts (no session nodes were selected).
+    assert cost_of(response)["actual"] == 3 + 100 * (1 + 3 * 2)
+    counted = "{ sessions(first: 1) { totalCount } }"
+    assert cost_of(await post(client, tokens["user_a"], counted)) == {
+        "requested": 101,
+        "actual": 100,
+        "maximum": 50_000,
+    }
+
+
 async def test_cost_follows_variables_fragments_and_aliases(client, tokens):
     query = """query($n: Int) { places: locations(first: 10) { ...L } }
     fragment L on LocationConnection {

@@ -7,13 +7,15 @@ from decimal import Decimal
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from storage.database import create_engine
+from storage.migrate import upgrade
 from storage.models import Base, Session
 from storage.records import Money
-from tests.fixtures.dataset import DOCK_X, LOC_X, SESSIONS, USER_A, session_row
+from tests.conftest import BACKENDS, prepared_database
+from tests.fixtures.dataset import DOCK_X, LOC_X, SESSIONS, USER_A, load_dataset, session_row
 
 
 @pytest.fixture
@@ -21,6 +23,45 @@ async def engine(backend):
     engine = create_engine(backend.url)
     yield engine
     await engine.dispose()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+async def test_migration_0007_reverts_to_0006_and_applies_again(kind, tmp_path):
+    """The order indexes come and go with their revision, the data staying."""
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    def index_names(connection):
+        return {index["name"] for index in inspect(connection).get_indexes("sessions")}
+
+    def downgrade(connection):
+        command.downgrade(alembic_config(connection), "0006")
+
+    async with prepared_database(kind, tmp_path, load_dataset) as (url, _tokens):
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                at_head = await connection.run_sync(index_names)
+            async with engine.begin() as connection:
+                await connection.run_sync(downgrade)
+            async with engine.connect() as connection:
+                before = await connection.run_sync(index_names)
+                count = (
+                    await connection.execute(select(func.count()).select_from(Session))
+                ).scalar()
+            await upgrade(engine)
+            async with engine.connect() as connection:
+                again = await connection.run_sync(index_names)
+        finally:
+            await engine.dispose()
+    added = {
+        f"ix_sessions_{p}{k}" for p in ("", "user_") for k in ("start", "end", "created", "fee")
+    }
+    assert added <= at_head
+    assert at_head - before == added
+    assert again == at_head
+    assert count == len(SESSIONS)
 
 
 async def test_the_migrated_schema_matches_the_models(engine):
