@@ -6,6 +6,7 @@ Other orders and the keysets that page them are ``storage.ordering``'s.
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import orjson
@@ -84,6 +85,7 @@ def newest_first() -> tuple[UnaryExpression[Any], ...]:
     return (Session.reference_time.desc(), Session.id.desc())
 
 
+@cache  # one statement per table, compiled once for the driver
 def estimated_rows(table: str) -> Select[Any]:
     """PostgreSQL's estimate of a table's rows, as its planner makes it: a catalog read.
 

@@ -114,9 +114,46 @@ subscription LiveUpdates {
 }
 """
 
+ORDERED = """\
+# Sessions in another order than newest first: here the
+# highest fees first (no fee sorts first descending, last
+# ascending; the id breaks ties). To page on, copy
+# pageInfo.endCursor into "after" in Variables: a cursor
+# only works with the order it was issued for.
+query HighestFees($after: String) {
+  sessions(first: 5, after: $after, orderBy: [FEE_DESC], filter: {status: [ENDED]}) {
+    nodes {
+      uuid endTime fee { currency value }
+      details { __typename }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+COUNTS = """\
+# How many: totalCount counts a whole list, its filter and
+# what your token may see applied. Each count is one
+# statement and costs as a page of 100 in the query's cost;
+# totalCountEstimate answers an admin's unfiltered count of
+# sessions from PostgreSQL's statistics.
+query Counts {
+  active: sessions(first: 1, filter: {status: [ACTIVE]}) { totalCount }
+  everything: sessions(first: 1) { totalCountEstimate }
+  locations(first: 3) {
+    totalCount
+    nodes {
+      name
+      sessions(first: 1) { totalCount }
+      devices(first: 1) { totalCount }
+    }
+  }
+}
+"""
+
 
 def example_tabs(headers: str, now: datetime | None = None) -> list[dict[str, Any]]:
-    """GraphiQL's first tabs: a nested query, a node query, a lifecycle, a subscription."""
+    """GraphiQL's first tabs: nested, node, lifecycle, subscription, ordered list, counts."""
     until = (now or datetime.now(UTC)) + timedelta(hours=2)
     lifecycle_variables = {
         "deviceId": "paste a locker's uuid from FreeLockers",
@@ -129,6 +166,8 @@ def example_tabs(headers: str, now: datetime | None = None) -> list[dict[str, An
         (NODE, {"id": "paste a location id from Locations"}),
         (LIFECYCLE, lifecycle_variables),
         (LIVE_UPDATES, None),
+        (ORDERED, None),
+        (COUNTS, None),
     ]
     return [
         {

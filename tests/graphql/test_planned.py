@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from bench.documents import FRONTEND_LIST, NODE, THREE_LEVELS
-from gateway.graphql.explorer import LIFECYCLE, SESSIONS
+from gateway.graphql.explorer import COUNTS, LIFECYCLE, ORDERED, SESSIONS
 from gateway.graphql.explorer import NODE as NODE_TAB
 from planner.kinds import global_id
 from storage.database import READS_BY_PATH, compiled_statements
@@ -236,6 +236,8 @@ EXAMPLES: list[tuple[str, dict[str, Any] | None]] = [
     (SESSIONS, None),
     (NODE_TAB, {"id": LOCATION_ID}),
     (LIFECYCLE, None),
+    (ORDERED, None),
+    (COUNTS, None),
     (FRONTEND_LIST, {"location": str(LOC_X)}),
     (NODE, {"id": SESSION_IDS[0]}),
     (NODE, {"id": SESSION_IDS[4]}),
@@ -395,7 +397,20 @@ _ARGUMENTS = {
         "(first: 5, filter: {status: [ENDED]})",
         "(last: 2, filter: {kind: PARKING})",
         f'(first: 4, filter: {{locationId: "{LOC_X}"}})',
+        "(first: 3, orderBy: [END_TIME_ASC])",
+        "(last: 2, orderBy: FEE_DESC, filter: {status: [ENDED, ACTIVE]})",
+        f'(first: 2, orderBy: [START_TIME_DESC], filter: {{locationId: "{LOC_X}"}})',
+        "(first: 5, orderBy: [CREATED_AT_ASC, FEE_ASC])",  # refused: one order at most
     ],
+    **{
+        (parent, "sessions"): [
+            "",
+            "(first: 2, orderBy: [FEE_ASC])",
+            "(first: 1, orderBy: [END_TIME_DESC])",
+            "(orderBy: [REFERENCE_TIME_ASC])",
+        ]
+        for parent in ("Location", "Device", "Fleet")
+    },
     ("Query", "devices"): ["(first: 3)", "(filter: {kind: LOCKER})"],
     ("Query", "locations"): ["(first: 2)", ""],
     ("Query", "fleets"): [""],
