@@ -133,3 +133,25 @@ query Node($id: UUID!) {{
   }}
 }}
 """
+
+# (o): ended sessions in another order than the default, earliest end first, by cursor.
+# The walk to the deep page selects only the cursor; the measured pages select the rows.
+ORDERED_PAGE = """
+query OrderedPage($after: String) {
+  sessions(first: 50, after: $after, orderBy: [END_TIME_ASC], filter: {status: [ENDED]}) {
+    nodes { uuid status startTime endTime fee { currency value } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+ORDERED_WALK = """
+query OrderedWalk($after: String) {
+  sessions(first: 100, after: $after, orderBy: [END_TIME_ASC], filter: {status: [ENDED]}) {
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+# (t): an admin's count of every session, exact and estimated.
+TOTAL_COUNT = "query TotalCount { sessions(first: 1) { totalCount } }"
+TOTAL_COUNT_ESTIMATE = "query TotalCountEstimate { sessions(first: 1) { totalCountEstimate } }"

@@ -35,6 +35,9 @@ def comparisons(results: list[Result]) -> dict[str, str]:
     deep, first = _find(results, "e-deep/gateway"), _find(results, "e-first/gateway")
     if deep and first:
         add("e-deep/gateway", _ratio(deep["p50_ms"], first["p50_ms"]), "first page p50")
+    deep, first = _find(results, "o-deep/gateway"), _find(results, "o-first/gateway")
+    if deep and first:
+        add("o-deep/gateway", _ratio(deep["p50_ms"], first["p50_ms"]), "first page p50")
     add("g/gateway", _ratio(rps.get("g/gateway"), rps.get("a/gateway")), "(a) on PostgreSQL")
     add("h/gateway", _ratio(rps.get("h/gateway"), rps.get("h/postgraphile")), "PostGraphile")
     return {key: ", ".join(parts) for key, parts in text.items()}
@@ -50,6 +53,8 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
     c, c_base = _find(results, "c/gateway"), _find(results, "c/baseline")
     e, e_first = _find(results, "e-deep/gateway"), _find(results, "e-first/gateway")
     g = _find(results, "g/gateway")
+    o, o_first = _find(results, "o-deep/gateway"), _find(results, "o-first/gateway")
+    estimate = _find(results, "t-estimate/gateway")
     rows = [
         (
             "(a) req/s >= 1.0 x PostGraphile",
@@ -77,6 +82,13 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
             "<=",
             1.5,
         ),
+        (
+            "(o) deep page in another order p50 <= 1.5 x first page p50",
+            _ratio(o and o["p50_ms"], o_first and o_first["p50_ms"]),
+            "<=",
+            1.5,
+        ),
+        ("(t) admin totalCountEstimate p50 ms <= 100", estimate and estimate["p50_ms"], "<=", 100),
         (
             "(g) SQLite req/s >= 0.5 x (a) on PostgreSQL",
             _ratio(g and g["rps"], a and a["rps"]),

@@ -25,7 +25,7 @@ RESULTS = BENCH / "results"
 DATA = BENCH / "data"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sgw_bench"
 DEFAULT_SQLITE = "sqlite+aiosqlite:///bench/data/sgw_bench.db"
-SCENARIOS = "abcdefgh"
+SCENARIOS = "abcdefghot"
 THREE_LEVELS_LABEL = "(h) GraphQL three-level catalog read"
 
 
@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=9_800,
         help="(e): page number at limit=100 of the ended sessions (9,810 pages of 1M seeded)",
+    )
+    parser.add_argument(
+        "--ordered-deep-page",
+        type=int,
+        default=5_000,
+        help="(o): page number at first=100 of the ended sessions by end time (walked once)",
     )
     parser.add_argument("--devices", type=int, default=200, help="(f): free devices to cycle")
     parser.add_argument(
@@ -94,6 +100,7 @@ class Bench:
         self.pg_url = args.database_url
         self.dsn = datasets.plain_dsn(args.database_url)
         self.database = self.dsn.rsplit("/", 1)[-1]
+        self.sessions = args.sessions  # the sessions seeded, once the database is prepared
 
     # -- measuring
 
@@ -304,6 +311,47 @@ class Bench:
                     token,
                     [request],
                 )
+
+            if self.wants("o"):
+                self.ordered(gw, monitor, token)
+            if self.wants("t"):
+                self.counts(gw, monitor, token)
+
+    def ordered(self, gw: Any, monitor: Any, token: str) -> None:
+        """(o): the first page and a deep one of a list in another order than the default."""
+        from bench import scenarios as sc
+        from bench import servers
+
+        first = sc.ordered_page()
+        cursor, page = self.ordered_cursor(gw.port, token)
+        deep = sc.ordered_page(cursor)
+        for name, request in (("first", first), ("deep", deep)):
+            answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
+            self.check(
+                f"o: 50 ended sessions by end time on the {name} page",
+                sc.check_ordered_page(answer),
+            )
+        label = "(o) GraphQL by end time, first page"
+        self.measure(gw, monitor, "o-first/gateway", label, "postgresql", token, [first])
+        label = f"(o) GraphQL by end time, page {page:,}"
+        self.measure(gw, monitor, "o-deep/gateway", label, "postgresql", token, [deep])
+
+    def counts(self, gw: Any, monitor: Any, token: str) -> None:
+        """(t): an admin's count of every session, exact and estimated."""
+        from bench import scenarios as sc
+        from bench import servers
+
+        for key, field, request, tolerance in (
+            ("t-exact", "totalCount", sc.TOTAL_COUNT_REQUEST, 0.0),
+            ("t-estimate", "totalCountEstimate", sc.TOTAL_COUNT_ESTIMATE_REQUEST, 0.1),
+        ):
+            answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
+            self.check(
+                f"t: {field} of {self.sessions:,} sessions",
+                sc.check_count(answer, field, self.sessions, tolerance),
+            )
+            label = f"(t) GraphQL admin {field}"
+            self.measure(gw, monitor, f"{key}/gateway", label, "postgresql", token, [request])
 
     def gateway_lifecycle(self, token: str, fx: Any) -> None:
         from bench import datasets, servers
@@ -518,6 +566,40 @@ class Bench:
         cache.write_text(json.dumps(kept) + "\n")
         return cursor, page
 
+    def ordered_cursor(self, port: int, token: str) -> tuple[str, int]:
+        """(o): the cursor of a deep page, walked once (100 a page) and kept."""
+        from bench import scenarios as sc
+        from bench import servers
+
+        page = self.args.ordered_deep_page
+        cache = DATA / "deep-cursor-ordered.json"
+        database = self.dsn.rsplit("@", 1)[-1]
+        kept = json.loads(cache.read_text()) if cache.exists() else {}
+        if (kept.get("database"), kept.get("page")) == (database, page):
+            answer = servers.http_json(
+                port, "POST", "/graphql", sc.ordered_page(kept["token"]).body, token
+            )
+            if sc.check_ordered_page(answer) is None:
+                log(f"(o): reusing the cursor of page {page:,} kept in {cache.name}")
+                return kept["token"], page
+        log(f"(o): walking {(page - 1) * 100:,} ended sessions by end time (once; kept)")
+        cursor: str | None = None
+        for walked in range(1, page):
+            answer = servers.http_json(
+                port, "POST", "/graphql", sc.ordered_walk(cursor).body, token
+            )
+            problem = sc.check_graphql(answer)
+            if problem:
+                raise SystemExit(f"(o): {problem}")
+            info = answer["data"]["sessions"]["pageInfo"]
+            cursor = info["endCursor"]
+            if not info["hasNextPage"]:
+                raise SystemExit(f"(o): the list ends after {walked:,} pages; lower the page")
+        assert cursor is not None
+        DATA.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"database": database, "page": page, "token": cursor}) + "\n")
+        return cursor, page
+
     # -- profiling
 
     def profile(self, server: Any, scenario: str, token: str, requests: list[Any]) -> None:
@@ -553,6 +635,7 @@ class Bench:
         if peers:
             tools.ensure_node_packages()
         count = datasets.prepare_postgres(self.pg_url, args.sessions, args.reseed)
+        self.sessions = count
         sqlite_count = None
         if self.wants("g") and args.sqlite_sessions > 0:
             sqlite_count = datasets.prepare_sqlite(

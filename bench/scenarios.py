@@ -8,8 +8,12 @@ from bench.documents import (
     FRONTEND_LIST_POSTGRAPHILE,
     NODE,
     NODE_POSTGRAPHILE,
+    ORDERED_PAGE,
+    ORDERED_WALK,
     THREE_LEVELS,
     THREE_LEVELS_POSTGRAPHILE,
+    TOTAL_COUNT,
+    TOTAL_COUNT_ESTIMATE,
 )
 from bench.loadgen import Request
 
@@ -67,6 +71,20 @@ ENDED = "/session/v2/sessions?status=ended"
 def ended_page(limit: int = 100, token: str | None = None) -> Request:
     path = f"{ENDED}&limit={limit}"
     return Request("GET", path + (f"&pagination_token={token}" if token else ""))
+
+
+# (o) pages through the ended sessions earliest end first: the first page, and a deep one
+# by a cursor found by walking the list (ORDERED_WALK, 100 a page, cursors only).
+def ordered_page(after: str | None = None) -> Request:
+    return graphql(ORDERED_PAGE, {"after": after})
+
+
+def ordered_walk(after: str | None = None) -> Request:
+    return graphql(ORDERED_WALK, {"after": after})
+
+
+TOTAL_COUNT_REQUEST = graphql(TOTAL_COUNT, {})
+TOTAL_COUNT_ESTIMATE_REQUEST = graphql(TOTAL_COUNT_ESTIMATE, {})
 
 
 # -- checks: each returns a problem, or None when the answer is what it should be
@@ -133,3 +151,28 @@ def _first_difference(a: Any, b: Any, path: str = "$") -> str:
             if x != y:
                 return _first_difference(x, y, f"{path}[{index}]")
     return f"{path}: {a!r:.120} against {b!r:.120}"
+
+
+def check_ordered_page(answer: dict[str, Any], size: int = 50) -> str | None:
+    """A full page of ended sessions, earliest end first."""
+    problem = check_graphql(answer)
+    if problem:
+        return problem
+    nodes = answer["data"]["sessions"]["nodes"]
+    ends = [node["endTime"] for node in nodes]
+    if len(nodes) != size:
+        return f"{len(nodes)} sessions, not {size}"
+    if any(node["status"] != "ENDED" for node in nodes) or ends != sorted(ends):
+        return "not ended sessions in end time order"
+    return None
+
+
+def check_count(answer: dict[str, Any], field: str, expected: int, tolerance: float) -> str | None:
+    """A count within ``tolerance`` (a fraction) of the sessions seeded."""
+    problem = check_graphql(answer)
+    if problem:
+        return problem
+    count = answer["data"]["sessions"][field]
+    if abs(count - expected) > tolerance * expected:
+        return f"{field} {count:,} for {expected:,} sessions"
+    return None

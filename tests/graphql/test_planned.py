@@ -25,7 +25,15 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
-from bench.documents import FRONTEND_LIST, NODE, THREE_LEVELS
+from bench.documents import (
+    FRONTEND_LIST,
+    NODE,
+    ORDERED_PAGE,
+    ORDERED_WALK,
+    THREE_LEVELS,
+    TOTAL_COUNT,
+    TOTAL_COUNT_ESTIMATE,
+)
 from gateway.graphql.explorer import COUNTS, LIFECYCLE, ORDERED, SESSIONS
 from gateway.graphql.explorer import NODE as NODE_TAB
 from planner.kinds import global_id
@@ -242,6 +250,10 @@ EXAMPLES: list[tuple[str, dict[str, Any] | None]] = [
     (NODE, {"id": SESSION_IDS[0]}),
     (NODE, {"id": SESSION_IDS[4]}),
     (THREE_LEVELS, None),
+    (ORDERED_PAGE, None),
+    (ORDERED_WALK, None),
+    (TOTAL_COUNT, None),
+    (TOTAL_COUNT_ESTIMATE, None),
 ]
 
 
