@@ -179,3 +179,42 @@ async def _free_locker(client, token: str) -> str:
         if device["kind"] == "LOCKER" and device["currentSession"] is None:
             return str(device["uuid"])
     raise AssertionError(f"no free locker in {body}")
+
+
+async def test_postgresql_estimates_a_table_from_its_statistics_and_its_size(tmp_path):
+    """No estimate before the first ANALYZE; then its rows per page times the pages now."""
+    from sqlalchemy import func, insert, text
+
+    from storage.queries import estimated_rows
+    from tests.fixtures.dataset import session_row
+
+    ended = [session_row(s) for s in SESSIONS if s.status == "ended"]
+
+    async def grow(engine: AsyncEngine, batches: int) -> int:
+        async with engine.begin() as connection:
+            for _ in range(batches):
+                rows = [r | {"id": uuid.uuid4()} for _ in range(50) for r in ended]
+                await connection.execute(insert(Session), rows)
+            counted = select(func.count()).select_from(Session)
+            return int((await connection.execute(counted)).scalar_one())
+
+    async def estimate(engine: AsyncEngine) -> list[Any]:
+        async with engine.connect() as connection:
+            return list((await connection.execute(estimated_rows("sessions"))).scalars())
+
+    async with prepared_database("postgresql", tmp_path, load_dataset) as (url, _tokens):
+        engine = create_engine(url)
+        try:
+            before = await estimate(engine)
+            analysed_count = await grow(engine, 4)
+            async with engine.begin() as connection:
+                await connection.execute(text("ANALYZE sessions"))
+            analysed = await estimate(engine)
+            grown_count = await grow(engine, 36)  # tenfold: the pages grow, the density holds
+            grown = await estimate(engine)
+        finally:
+            await engine.dispose()
+    assert before == []
+    assert analysed == [analysed_count]
+    assert grown_count > 9 * analysed_count
+    assert 0.9 * grown_count <= grown[0] <= 1.1 * grown_count, (grown, grown_count)
