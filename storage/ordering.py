@@ -100,7 +100,8 @@ class Ordering:
         """The rows after the position bound as ``<name>_key`` and ``<name>_id`` in list order.
 
         ``backwards``: before it instead. ``key_is_null`` tells which statement serves the
-        position (the bound key is then unused).
+        position (the bound key is then unused). The alternatives come in list order:
+        every row of the first comes before every row of the second.
         """
         greater = self.descending == backwards
         return self._greater(name, key_is_null) if greater else self._less(name, key_is_null)
