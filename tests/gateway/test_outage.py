@@ -41,7 +41,9 @@ async def _gateway_through(proxy, url):
         db_statement_timeout_ms=2000,
     )
     app = create_app(settings)
-    async with LifespanManager(app), in_process_client(app) as client:
+    # Closing connections the proxy dropped can outlast asgi-lifespan's default 5 s when
+    # the machine is busy; shutdown has tests of its own (tests/gateway/test_shutdown.py).
+    async with LifespanManager(app, shutdown_timeout=30), in_process_client(app) as client:
         yield client
 
 
