@@ -27,6 +27,8 @@ from sqlalchemy.sql import ClauseElement, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
+from storage.statistics import register_sqlite_functions
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./session-gateway.db"
 
 
@@ -56,6 +58,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngine:
