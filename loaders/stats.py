@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
 
 from loaders.base import BatchLoader, Reads, Visibility
 from storage.enums import SessionStatus
@@ -137,8 +137,16 @@ class UtilizationLoader(_StatementLoader):
             until > start,
             visible,
         )
-        held = micros_between(
-            dialect, earliest(dialect, until, end), latest(dialect, Session.start_time, start)
+        # Only where a session joined: PostgreSQL's least and greatest skip nulls.
+        held = case(
+            (
+                Session.id.is_not(None),
+                micros_between(
+                    dialect,
+                    earliest(dialect, until, end),
+                    latest(dialect, Session.start_time, start),
+                ),
+            )
         )
         return (
             select(
