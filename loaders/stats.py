@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+)
 
 from loaders.base import BatchLoader, Reads, Visibility
 from storage.enums import SessionStatus
@@ -20,6 +29,7 @@ from storage.queries import in_keys
 from storage.statistics import earliest, latest, micros_between
 
 _TIME = Session.reference_time.type
+_ACTIVE = literal_column(f"'{SessionStatus.ACTIVE.value}'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +111,11 @@ class OccupancyLoader(_StatementLoader):
 
     def build(self, dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
         """Devices per location, and those with a visible active session."""
+        # The status written into the SQL, not bound: a generic plan then knows it and
+        # reads the partial index of open sessions by device.
         in_use = and_(
             Session.storage_device_id == Device.id,
-            Session.status == SessionStatus.ACTIVE.value,
+            Session.status == _ACTIVE,
             visible,
         )
         return (

@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from bench.documents import (
+    DAILY_STATS,
     FRONTEND_LIST,
+    LAST_REFERENCE,
     NODE,
     ORDERED_PAGE,
     ORDERED_WALK,
@@ -263,6 +265,8 @@ EXAMPLES: list[tuple[str, dict[str, Any] | None]] = [
     (ORDERED_WALK, None),
     (TOTAL_COUNT, None),
     (TOTAL_COUNT_ESTIMATE, None),
+    (LAST_REFERENCE, {"location": str(LOC_X)}),
+    (DAILY_STATS, {"location": str(LOC_X), "from": "2024-12-04", "to": "2025-01-02"}),
 ]
 
 
