@@ -29,7 +29,7 @@ from storage.queries import in_keys
 from storage.statistics import earliest, latest, micros_between
 
 _TIME = Session.reference_time.type
-_ACTIVE = literal_column(f"'{SessionStatus.ACTIVE.value}'")
+_ACTIVE: ColumnElement[str] = literal_column(f"'{SessionStatus.ACTIVE.value}'")
 
 
 @dataclass(frozen=True, slots=True)
