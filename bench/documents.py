@@ -155,3 +155,19 @@ query OrderedWalk($after: String) {
 # (t): an admin's count of every session, exact and estimated.
 TOTAL_COUNT = "query TotalCount { sessions(first: 1) { totalCount } }"
 TOTAL_COUNT_ESTIMATE = "query TotalCountEstimate { sessions(first: 1) { totalCountEstimate } }"
+
+# (i): a dashboard's sessions and revenue per day at one location, 30 local days.
+DAILY_STATS = """
+query DailyStats($location: UUID!, $from: Date!, $to: Date!) {
+  sessionStats(bucket: DAY, filter: {locationId: $location, from: $from, to: $to}) {
+    bucket count fees { currency value } averageDuration p50Duration p90Duration
+  }
+}
+"""
+
+# The newest reference time at a location: where (i)'s 30 days end.
+LAST_REFERENCE = """
+query LastReference($location: UUID!) {
+  sessionStats(filter: {locationId: $location}) { lastReferenceTime }
+}
+"""

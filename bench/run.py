@@ -25,8 +25,9 @@ RESULTS = BENCH / "results"
 DATA = BENCH / "data"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sgw_bench"
 DEFAULT_SQLITE = "sqlite+aiosqlite:///bench/data/sgw_bench.db"
-SCENARIOS = "abcdefghot"
+SCENARIOS = "abcdefghiot"
 THREE_LEVELS_LABEL = "(h) GraphQL three-level catalog read"
+DAILY_STATS_LABEL = "(i) GraphQL sessionStats, 30 daily buckets"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -307,6 +308,28 @@ class Bench:
                     monitor,
                     "h/gateway",
                     THREE_LEVELS_LABEL,
+                    "postgresql",
+                    token,
+                    [request],
+                )
+
+            if self.wants("i"):
+                found = servers.http_json(
+                    port, "POST", "/graphql", sc.last_reference(fx.location_id).body, token
+                )
+                self.check("i: gateway answers without errors", sc.check_graphql(found))
+                last = found["data"]["sessionStats"][0]["lastReferenceTime"]
+                request = sc.daily_stats(fx.location_id, last)
+                answer = servers.http_json(port, "POST", "/graphql", request.body, token)
+                self.check("i: gateway answers without errors", sc.check_graphql(answer))
+                days = len((answer.get("data") or {}).get("sessionStats") or [])
+                # 30 UTC days hold 30 or 31 local days (the edges fall inside local days).
+                self.check("i: 30 daily buckets", None if days in (30, 31) else f"{days} buckets")
+                self.measure(
+                    gw,
+                    monitor,
+                    "i/gateway",
+                    DAILY_STATS_LABEL,
                     "postgresql",
                     token,
                     [request],

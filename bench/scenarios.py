@@ -1,11 +1,14 @@
 """The requests of each scenario, for the gateway and for its peers, and their checks."""
 
 import base64
+from datetime import date, timedelta
 from typing import Any
 
 from bench.documents import (
+    DAILY_STATS,
     FRONTEND_LIST,
     FRONTEND_LIST_POSTGRAPHILE,
+    LAST_REFERENCE,
     NODE,
     NODE_POSTGRAPHILE,
     ORDERED_PAGE,
@@ -31,6 +34,21 @@ def frontend_list_postgraphile(location_id: str) -> Request:
 
 
 THREE_LEVELS_REQUEST = graphql(THREE_LEVELS, {})
+
+
+def last_reference(location_id: str) -> Request:
+    return graphql(LAST_REFERENCE, {"location": location_id})
+
+
+def daily_stats(location_id: str, last_reference_time: str) -> Request:
+    """(i): the 30 UTC days up to the location's newest session, bucketed by local day."""
+    last = date.fromisoformat(last_reference_time[:10])
+    first = last - timedelta(days=29)
+    return graphql(
+        DAILY_STATS, {"location": location_id, "from": first.isoformat(), "to": last.isoformat()}
+    )
+
+
 THREE_LEVELS_POSTGRAPHILE_REQUEST = graphql(THREE_LEVELS_POSTGRAPHILE, {})
 
 

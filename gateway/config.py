@@ -32,7 +32,9 @@ class Settings:
         "",
         "Key that signs pagination tokens; empty: generated once and kept in the database",
     )
-    graphiql: bool = _setting("GRAPHIQL", True, "Serve GraphiQL at GET /graphql in a browser")
+    graphiql: bool = _setting(
+        "GRAPHIQL", True, "Serve GraphiQL at GET /graphql in a browser, and the dashboard"
+    )
     graphiql_demo_token: str = _setting(
         "GRAPHIQL_DEMO_TOKEN",
         "",

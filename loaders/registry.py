@@ -20,6 +20,7 @@ from loaders.sessions import (
     SessionCountByParentLoader,
     SessionsByParentLoader,
 )
+from loaders.stats import OccupancyLoader, UtilizationLoader
 
 BatchObserver = Callable[[str, int], None]
 L = TypeVar("L")
@@ -107,3 +108,13 @@ class Loaders:
     def device_counts(self) -> DeviceCountByParentLoader:
         """How many devices, by (by fleet, location or fleet id)."""
         return self._watched(DeviceCountByParentLoader(self.reads))
+
+    @cached_property
+    def occupancy(self) -> OccupancyLoader:
+        """Locations' occupancy now, by location id."""
+        return self._watched(OccupancyLoader(self.reads, self.visibility))
+
+    @cached_property
+    def utilization(self) -> UtilizationLoader:
+        """Locations' utilization over a window, by ``loaders.stats.Window``."""
+        return self._watched(UtilizationLoader(self.reads, self.visibility))

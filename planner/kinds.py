@@ -20,6 +20,7 @@ from loaders.base import BatchLoader
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
+from resolvers import stats as stats_resolvers
 from resolvers.context import RequestScope
 from resolvers.uris import Uris
 from storage.enums import SessionKind
@@ -371,6 +372,31 @@ def _nested_devices(parent: str) -> Loader:
     return load
 
 
+async def _session_stats(
+    run: Run, _keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+) -> Mapping[Any, Any]:
+    groups = await stats_resolvers.session_stats(
+        run.scope,
+        arguments.get("filter") or session_resolvers.SessionFilter(),
+        arguments.get("group_by") or (),
+        arguments.get("bucket"),
+        arguments.get("time_zone"),
+    )
+    return {ROOT: groups}
+
+
+async def _occupancy(
+    run: Run, keys: list[Any], _arguments: dict[str, Any], _below: frozenset[str]
+) -> Mapping[Any, Any]:
+    return await stats_resolvers.occupancy(run.scope, keys)
+
+
+async def _utilization(
+    run: Run, keys: list[Any], arguments: dict[str, Any], _below: frozenset[str]
+) -> Mapping[Any, Any]:
+    return await stats_resolvers.utilization(run.scope, keys, arguments["from_"], arguments["to"])
+
+
 def _page_items(page: Any) -> Sequence[Any]:
     rows = getattr(page, "rows", None)
     items: Sequence[Any] = rows if rows is not None else page.items
@@ -451,6 +477,27 @@ FIELDS: dict[str, dict[str, Getter]] = {
         "location_ids": lambda p, _r: sorted(p.location_ids),
         "fleet_ids": lambda p, _r: sorted(p.fleet_ids),
     },
+    "stats_group": {
+        name: _attr(name)
+        for name in (
+            "kind",
+            "status",
+            "user_id",
+            "bucket",
+            "count",
+            "average_duration",
+            "p50_duration",
+            "p90_duration",
+            "distance_travelled",
+            "battery_used",
+            "first_reference_time",
+            "last_reference_time",
+        )
+    },
+    "occupancy": {name: _attr(name) for name in ("devices", "occupied", "ratio")},
+    "utilization": {
+        name: _attr(name) for name in ("occupied_seconds", "available_seconds", "ratio")
+    },
     "session_page": {
         "total_count": _attr("total_count"),
         "total_count_estimate": _attr("total_count_estimate"),
@@ -477,6 +524,7 @@ RELATIONS: dict[str, dict[str, Relation]] = {
         "devices": Relation(
             "catalog_page", key=_root_key, load=_catalog_page("devices", filtered=True)
         ),
+        "session_stats": Relation("stats_group", key=_root_key, load=_session_stats),
         "node": Relation(node_kind, key=_root_key, load=_node),
         "nodes": Relation(node_kind, key=_root_key, load=_node_list),
     },
@@ -505,6 +553,8 @@ RELATIONS: dict[str, dict[str, Relation]] = {
     "location": {
         "devices": Relation("catalog_page", key=_id, load=_nested_devices("location_id")),
         "sessions": Relation("session_page", key=_id, load=_nested_sessions(Parent.LOCATION)),
+        "occupancy": Relation("occupancy", key=_id, load=_occupancy),
+        "utilization": Relation("utilization", key=_id, load=_utilization),
     },
     "fleet": {
         "devices": Relation("catalog_page", key=_id, load=_nested_devices("fleet_id")),
@@ -518,6 +568,14 @@ RELATIONS: dict[str, dict[str, Relation]] = {
         ),
         "sessions": Relation("session_page", key=_id, load=_nested_sessions(Parent.DEVICE)),
     },
+    "stats_group": {
+        "fees": Relation("money", derive=lambda g, _r, _a: g.fees),
+        "location": _reference(_location, "location_id", "location"),
+        "device": _reference(_device, "device_id", "device"),
+        "fleet": _reference(_fleet, "fleet_id", "fleet"),
+    },
+    "occupancy": {},
+    "utilization": {},
     "event": {},
     "money": {},
     "payment": {},

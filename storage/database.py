@@ -27,6 +27,8 @@ from sqlalchemy.sql import ClauseElement, visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
+from storage.statistics import register_sqlite_functions
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./session-gateway.db"
 
 
@@ -56,6 +58,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    register_sqlite_functions(dbapi_connection)
 
 
 def create_engine(url: str, options: DatabaseOptions | None = None) -> AsyncEngine:
@@ -310,6 +313,8 @@ _COMPILED: "weakref.WeakKeyDictionary[Executable, dict[str, _Compiled | None]]" 
 
 
 _compiles = 0
+# Marks a statement that is never compiled for the driver (see ``_compiled``).
+_BY_SQLALCHEMY = cast("_Compiled", object())
 # Reads run so far, by the path they took: "driver" (compiled) or "sqlalchemy".
 # "carried": a request's requirement (``Reads.require``) that rode along another statement.
 READS_BY_PATH = {"driver": 0, "sqlalchemy": 0, "carried": 0}
@@ -338,14 +343,22 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
         return None
     found = by_dialect[dialect.name]
     if found is not None:
-        return found
-    named = {
-        bind.key: bind
+        return None if found is _BY_SQLALCHEMY else found
+    parameters = [
+        bind
         for bind in visitors.iterate(cast(ClauseElement, statement))
-        if isinstance(bind, BindParameter) and bind.required
-    }
+        if isinstance(bind, BindParameter)
+    ]
+    named = {bind.key: bind for bind in parameters if bind.required}
     if any(bind.expanding for bind in named.values()):
         raise ValueError("a list bound at run time must be one array parameter (in_keys)")
+    if any(b.expanding and not (b.unique or b.literal_execute) for b in parameters):
+        # A list named for its values to be bound by name (an operator's locations) is
+        # written out as one placeholder per item: compiled once, every later run would
+        # bind the first run's list. SQLAlchemy expands each run's list instead. (The
+        # anonymous lists of ``in_`` and literal ones are part of the statement's shape.)
+        by_dialect[dialect.name] = _BY_SQLALCHEMY
+        return None
     stand_in = cast(ClauseElement, statement).params(dict.fromkeys(named))
     compiled = cast(
         SQLCompiler,

@@ -2,6 +2,7 @@
 
 import strawberry
 
+from resolvers.stats import SessionGroup, TimeBucket
 from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
 from storage.ordering import SessionOrder
 
@@ -17,12 +18,18 @@ strawberry.enum(
         "sorts after every value ascending and before every value descending"
     ),
 )
+strawberry.enum(SessionGroup, description="What session statistics are grouped by")
+strawberry.enum(
+    TimeBucket, description="The time buckets of session statistics, in a time zone's calendar"
+)
 
 __all__ = [
     "DeviceKind",
     "EventName",
     "PaymentStatus",
+    "SessionGroup",
     "SessionKind",
     "SessionOrder",
     "SessionStatus",
+    "TimeBucket",
 ]

@@ -152,9 +152,49 @@ query Counts {
 """
 
 
+STATISTICS = """\
+# Sessions, revenue and durations per location and day,
+# counted by the database, in each location's own time
+# zone (add timeZone: "Europe/Amsterdam" for one zone).
+# Durations are in seconds; p50 and p90 are nearest-rank.
+query DailyStats($from: Date!, $to: Date!) {
+  sessionStats(groupBy: [LOCATION], bucket: DAY, filter: {from: $from, to: $to}) {
+    location { name timeZone }
+    bucket count
+    fees { currency value }
+    averageDuration p50Duration p90Duration
+    distanceTravelled batteryUsed
+  }
+}
+
+query ByKindAndStatus {
+  sessionStats(groupBy: [KIND, STATUS]) {
+    kind status count
+    fees { currency value }
+    firstReferenceTime lastReferenceTime
+  }
+}
+"""
+
+LOCATION_USE = """\
+# How busy each location is: its devices in use now, and
+# the share of its device time sessions held over a window.
+query LocationUse($from: DateTime!, $to: DateTime!) {
+  locations(first: 10) {
+    nodes {
+      name timeZone
+      occupancy { devices occupied ratio }
+      utilization(from: $from, to: $to) { occupiedSeconds availableSeconds ratio }
+    }
+  }
+}
+"""
+
+
 def example_tabs(headers: str, now: datetime | None = None) -> list[dict[str, Any]]:
-    """GraphiQL's first tabs: nested, node, lifecycle, subscription, ordered list, counts."""
-    until = (now or datetime.now(UTC)) + timedelta(hours=2)
+    """GraphiQL's tabs: nested, node, lifecycle, subscription, order, counts, statistics, use."""
+    now = now or datetime.now(UTC)
+    until = now + timedelta(hours=2)
     lifecycle_variables = {
         "deviceId": "paste a locker's uuid from FreeLockers",
         "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -168,6 +208,17 @@ def example_tabs(headers: str, now: datetime | None = None) -> list[dict[str, An
         (LIVE_UPDATES, None),
         (ORDERED, None),
         (COUNTS, None),
+        (
+            STATISTICS,
+            {"from": (now - timedelta(days=29)).date().isoformat(), "to": now.date().isoformat()},
+        ),
+        (
+            LOCATION_USE,
+            {
+                "from": (now - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "to": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        ),
     ]
     return [
         {

@@ -102,6 +102,9 @@ KINDS = {
     "DeviceEdge": "edge",
     "FleetEdge": "edge",
     "PageInfo": "page_info",
+    "SessionStats": "stats_group",
+    "LocationOccupancy": "occupancy",
+    "LocationUtilization": "utilization",
 }
 
 _SCALAR_FORMATS: dict[str, Callable[[Any], Any]] = {

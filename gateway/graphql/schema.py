@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from gateway.graphql.connections import Connection, Counter, catalog_connection
 from gateway.graphql.context import Info
+from gateway.graphql.enums import SessionGroup, TimeBucket
 from gateway.graphql.inputs import DeviceFilter, SessionFilter
 from gateway.graphql.limits import BATCH_CEILING, QueryCost, RequestLimits
 from gateway.graphql.mutations import Mutation
@@ -25,10 +26,12 @@ from gateway.graphql.types import (
     Location,
     OrderBy,
     Session,
+    SessionStats,
     session_connection,
 )
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
+from resolvers import stats as stats_resolvers
 
 # The Relay node types, by the type name their global ids carry.
 NODE_TYPES: dict[str, type[relay.Node]] = {
@@ -140,6 +143,32 @@ class Query:
             return await session_resolvers.count_sessions(scope, session_filter, estimate=estimate)
 
         return session_connection(info, page, count)
+
+    @strawberry.field(
+        description=(
+            "Statistics of the visible sessions matching the filter, one entry per group"
+            f" (at most {stats_resolvers.MAX_GROUPS}): by the keys of groupBy and by the"
+            " bucket of each session's reference time, in timeZone or else its location's"
+        )
+    )
+    async def session_stats(
+        self,
+        info: Info,
+        filter: SessionFilter | None = None,
+        group_by: list[SessionGroup] | None = None,
+        bucket: TimeBucket | None = None,
+        time_zone: Annotated[
+            str | None, strawberry.argument(description="An IANA time zone, e.g. Europe/Amsterdam")
+        ] = None,
+    ) -> list[SessionStats]:
+        groups = await stats_resolvers.session_stats(
+            info.context.scope,
+            (filter or SessionFilter()).to_resolver_filter(),
+            group_by or (),
+            bucket,
+            time_zone,
+        )
+        return [SessionStats.from_group(group) for group in groups]
 
     @strawberry.field(description="Locations, by id")
     async def locations(

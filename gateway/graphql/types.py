@@ -28,6 +28,7 @@ from gateway.graphql.enums import (
 from loaders.sessions import Parent
 from resolvers import catalog as catalog_resolvers
 from resolvers import sessions as session_resolvers
+from resolvers import stats as stats_resolvers
 from storage.records import (
     EVENT_NAMES,
     PAYMENT_STATUSES,
@@ -124,6 +125,28 @@ class SessionEvent:
     timestamp: datetime
 
 
+@strawberry.type(description="A location's parking devices now, and how many are in use")
+class LocationOccupancy:
+    devices: int = strawberry.field(description="Parking devices at the location")
+    occupied: int = strawberry.field(
+        description="Of them, those holding an active session the token may see"
+    )
+    ratio: float | None = strawberry.field(description="occupied / devices; null without devices")
+
+
+@strawberry.type(description="How much of a location's device time was occupied over a window")
+class LocationUtilization:
+    occupied_seconds: float = strawberry.field(
+        description="Device-seconds held by sessions the token may see, clipped to the window"
+    )
+    available_seconds: float = strawberry.field(
+        description="Devices at the location times the window's length (up to now)"
+    )
+    ratio: float | None = strawberry.field(
+        description="occupiedSeconds / availableSeconds; null when nothing was available"
+    )
+
+
 @strawberry.type(description="A place with parking devices")
 class Location(relay.Node):
     id: relay.NodeID[str]
@@ -174,6 +197,36 @@ class Location(relay.Node):
             order=order_by,
         )
         return session_connection(info, page, _nested_connection(info, Parent.LOCATION, self.uuid))
+
+    @strawberry.field(
+        description="Parking devices here now, and those in use (an active session you may see)"
+    )
+    async def occupancy(self, info: Info) -> LocationOccupancy:
+        found = await stats_resolvers.occupancy(info.context.scope, [self.uuid])
+        occupancy = found[self.uuid]
+        return LocationOccupancy(
+            devices=occupancy.devices, occupied=occupancy.occupied, ratio=occupancy.ratio
+        )
+
+    @strawberry.field(
+        description=(
+            "Occupied / available device-seconds from `from` to `to` (sessions clipped to"
+            " the window, the window to now)"
+        )
+    )
+    async def utilization(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+    ) -> LocationUtilization:
+        found = await stats_resolvers.utilization(info.context.scope, [self.uuid], from_, to)
+        value = found[self.uuid]
+        return LocationUtilization(
+            occupied_seconds=value.occupied_seconds,
+            available_seconds=value.available_seconds,
+            ratio=value.ratio,
+        )
 
 
 @strawberry.type(description="A set of rental vehicles")
@@ -478,3 +531,71 @@ class Session(relay.Node):
             loaded = await info.context.scope.loaders.device.load_many(record.auxiliary_device_ids)
             return _devices([d for d in loaded if d is not None])
         return _devices(await info.context.scope.loaders.auxiliary_devices.load(self.uuid))
+
+
+@strawberry.type(
+    description="The statistics of one group of sessions; keys not grouped by are null"
+)
+class SessionStats:
+    kind: SessionKind | None
+    status: SessionStatus | None
+    user_id: UUID | None
+    bucket: datetime | None = strawberry.field(
+        description="Start of the time bucket (an instant, printed in UTC)"
+    )
+    count: int = strawberry.field(description="Sessions in the group")
+    fees: list[Money] = strawberry.field(description="Fee totals, one per currency, exact")
+    average_duration: float | None = strawberry.field(
+        description="Mean of end minus start time, in seconds, of the sessions with both"
+    )
+    p50_duration: float | None = strawberry.field(
+        description="Median duration in seconds (nearest rank)"
+    )
+    p90_duration: float | None = strawberry.field(
+        description="90th percentile of the durations in seconds (nearest rank)"
+    )
+    distance_travelled: float | None = strawberry.field(
+        description="Total distance of the rentals, in metres"
+    )
+    battery_used: float | None = strawberry.field(
+        description="Total battery the rentals used, in percent of a charge"
+    )
+    first_reference_time: datetime
+    last_reference_time: datetime
+    location_id: strawberry.Private[UUID | None]
+    device_id: strawberry.Private[UUID | None]
+    fleet_id: strawberry.Private[UUID | None]
+
+    @classmethod
+    def from_group(cls, group: stats_resolvers.StatsGroup) -> "SessionStats":
+        """The GraphQL view of one group's statistics."""
+        return cls(
+            kind=group.kind,
+            status=group.status,
+            user_id=group.user_id,
+            bucket=group.bucket,
+            count=group.count,
+            fees=[Money(currency=fee.currency, value=fee.value) for fee in group.fees],
+            average_duration=group.average_duration,
+            p50_duration=group.p50_duration,
+            p90_duration=group.p90_duration,
+            distance_travelled=group.distance_travelled,
+            battery_used=group.battery_used,
+            first_reference_time=group.first_reference_time,
+            last_reference_time=group.last_reference_time,
+            location_id=group.location_id,
+            device_id=group.device_id,
+            fleet_id=group.fleet_id,
+        )
+
+    @strawberry.field(description="The location grouped by: where parked, or a rental's start")
+    async def location(self, info: Info) -> Location | None:
+        return await _location(info, self.location_id)
+
+    @strawberry.field(description="The device grouped by: the locker or dock, or the vehicle")
+    async def device(self, info: Info) -> Device | None:
+        return await _device(info, self.device_id)
+
+    @strawberry.field(description="The fleet grouped by (rentals)")
+    async def fleet(self, info: Info) -> Fleet | None:
+        return await _fleet(info, self.fleet_id)

@@ -33,6 +33,7 @@ from gateway.graphql.admission import (
     refusal,
 )
 from gateway.graphql.context import Context
+from gateway.graphql.dashboard import DASHBOARD_PATH, dashboard
 from gateway.graphql.errors import client_error
 from gateway.graphql.explorer import (
     CONTENT_SECURITY_POLICY,
@@ -372,6 +373,8 @@ def graphql_routes(settings: Settings) -> list[BaseRoute]:
         WebSocketRoute("/graphql", app),
     ]
     if settings.graphiql:
-        # GraphiQL's scripts and styles, vendored: the page needs no other server.
+        # GraphiQL's and the dashboard's scripts and styles, vendored: the pages need no
+        # other server.
         routes.append(Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="graphql-static"))
+        routes.append(Route(DASHBOARD_PATH, dashboard, methods=["GET"]))
     return routes

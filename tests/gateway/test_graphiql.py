@@ -95,5 +95,8 @@ async def test_without_graphiql_there_is_no_page_and_no_assets(backend):
     async with gateway(backend.url, graphiql=False) as (_, client):
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         asset = await client.get("/graphql/static/graphiql/graphiql.min.js")
+        dashboard = await client.get("/dashboard")
+        chart = await client.get("/graphql/static/dashboard/uPlot.iife.min.js")
     assert "graphiql" not in page.text.lower()
     assert asset.status_code == 404
+    assert dashboard.status_code == chart.status_code == 404

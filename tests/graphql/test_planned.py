@@ -26,7 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from bench.documents import (
+    DAILY_STATS,
     FRONTEND_LIST,
+    LAST_REFERENCE,
     NODE,
     ORDERED_PAGE,
     ORDERED_WALK,
@@ -34,7 +36,14 @@ from bench.documents import (
     TOTAL_COUNT,
     TOTAL_COUNT_ESTIMATE,
 )
-from gateway.graphql.explorer import COUNTS, LIFECYCLE, ORDERED, SESSIONS
+from gateway.graphql.explorer import (
+    COUNTS,
+    LIFECYCLE,
+    LOCATION_USE,
+    ORDERED,
+    SESSIONS,
+    STATISTICS,
+)
 from gateway.graphql.explorer import NODE as NODE_TAB
 from planner.kinds import global_id
 from storage.database import READS_BY_PATH, compiled_statements
@@ -246,6 +255,8 @@ EXAMPLES: list[tuple[str, dict[str, Any] | None]] = [
     (LIFECYCLE, None),
     (ORDERED, None),
     (COUNTS, None),
+    (STATISTICS, {"from": "2025-01-01", "to": "2025-01-31"}),
+    (LOCATION_USE, {"from": "2025-01-02T00:00:00Z", "to": "2025-01-21T00:00:00Z"}),
     (FRONTEND_LIST, {"location": str(LOC_X)}),
     (NODE, {"id": SESSION_IDS[0]}),
     (NODE, {"id": SESSION_IDS[4]}),
@@ -254,6 +265,8 @@ EXAMPLES: list[tuple[str, dict[str, Any] | None]] = [
     (ORDERED_WALK, None),
     (TOTAL_COUNT, None),
     (TOTAL_COUNT_ESTIMATE, None),
+    (LAST_REFERENCE, {"location": str(LOC_X)}),
+    (DAILY_STATS, {"location": str(LOC_X), "from": "2024-12-04", "to": "2025-01-02"}),
 ]
 
 
@@ -427,6 +440,17 @@ _ARGUMENTS = {
     ("Query", "locations"): ["(first: 2)", ""],
     ("Query", "fleets"): [""],
     ("Query", "node"): [f'(id: "{i}")' for i in NODE_IDS],
+    ("Query", "sessionStats"): [
+        "",
+        "(groupBy: [LOCATION, KIND])",
+        '(groupBy: [USER], bucket: DAY, timeZone: "Europe/Amsterdam")',
+        f'(bucket: WEEK, filter: {{locationId: "{LOC_X}"}})',
+        "(groupBy: [DEVICE, FLEET, STATUS], bucket: HOUR)",
+    ],
+    ("Location", "utilization"): [
+        '(from: "2025-01-01T00:00:00Z", to: "2025-01-21T00:00:00Z")',
+        '(from: "2025-01-10T06:30:00+02:00", to: "2025-01-11T00:00:00Z")',
+    ],
     ("Query", "nodes"): [
         f'(ids: ["{a}", "{b}"])' for a, b in zip(NODE_IDS, NODE_IDS[5:], strict=False)
     ],

@@ -334,12 +334,49 @@ async def test_graphql_catalog_nodes_resolve_for_everyone_with_filtered_sessions
         assert gone["data"] == {"node": None}
 
 
+@pytest.mark.parametrize("subject", SUBJECTS)
+async def test_graphql_statistics_and_occupancy_count_exactly_the_visible_sessions(
+    client, tokens, subject
+):
+    query = """{ sessionStats(groupBy: [USER, DEVICE]) { userId device { uuid } count }
+      locations { nodes { uuid occupancy { occupied } } } }"""
+    body = await graphql(client, subject, tokens, query)
+    if subject == "anonymous":
+        return
+    seen = visible(subject)
+    groups: dict[tuple[str, str], int] = {}
+    for s in SESSIONS:
+        if s.id in seen:
+            key = (str(s.user_id), str(s.device))
+            groups[key] = groups.get(key, 0) + 1
+    answered = {
+        (g["userId"], g["device"]["uuid"]): g["count"] for g in body["data"]["sessionStats"]
+    }
+    assert answered == groups
+    for node in body["data"]["locations"]["nodes"]:
+        active = {
+            s.device
+            for s in SESSIONS
+            if s.id in seen and s.status == "active" and str(s.location) == node["uuid"]
+        }
+        assert node["occupancy"]["occupied"] == len(active), node
+
+
 def test_the_matrix_covers_every_query_root_field_and_node_type():
     """A new root field or node type must be added to this matrix (and to the docs)."""
     from gateway.graphql.schema import schema
 
     graphql_schema = schema._schema
-    covered = {"node", "nodes", "viewer", "sessions", "locations", "fleets", "devices"}
+    covered = {
+        "node",
+        "nodes",
+        "viewer",
+        "sessions",
+        "sessionStats",
+        "locations",
+        "fleets",
+        "devices",
+    }
     assert set(graphql_schema.query_type.fields) == covered
     node_types = {
         t.name
