@@ -19,12 +19,15 @@
 - The builder then writes dicts and lists, every scalar printed by ``planner.formats``
   (the functions the REST bodies and the GraphQL scalars print with), ready for one
   ``orjson.dumps``.
+- ``ObjectPlan(shape)`` compiles a selection on one object the caller already holds (a
+  subscription's selection on the session each change brings): ``run`` fetches only what
+  the selection nests.
 - On anything unexpected (a null where the selection requires a value, a value a format
   refuses, a resolver's error) ``run`` raises and the face runs the reference path for
   the request: errors and null propagation are never implemented twice.
 """
 
-from planner.plan import Anomaly, Plan
+from planner.plan import Anomaly, ObjectPlan, Plan
 from planner.selection import Selection, Unplannable
 
-__all__ = ["Anomaly", "Plan", "Selection", "Unplannable"]
+__all__ = ["Anomaly", "ObjectPlan", "Plan", "Selection", "Unplannable"]

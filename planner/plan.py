@@ -320,3 +320,26 @@ class Plan:
         run = Run(scope, uris, variables, {}, {})
         await self.root.fetch([ROOT], run)
         return self.root.build(ROOT, run)
+
+
+class ObjectPlan:
+    """A selection on one kind of object compiled once: run it on each object given.
+
+    A subscription's selection on the session each event brings is one: the object is
+    given, and only what its selection nests is fetched (a level at a time, as ``Plan``).
+    """
+
+    __slots__ = ("root", "steps")
+
+    def __init__(self, shape: Shape) -> None:
+        self.root = _ObjectPlan(shape, count())
+        self.steps = _steps(shape)
+
+    async def run(
+        self, scope: RequestScope, uris: Uris, variables: Any, obj: Any
+    ) -> dict[str, Any]:
+        """The object as the selection writes it; raises ``Anomaly`` (or a resolver's error)."""
+        run = Run(scope, uris, variables, {}, {})
+        if self.root.fetches:
+            await self.root.fetch([obj], run)
+        return self.root.build(obj, run)

@@ -4,8 +4,10 @@ One ``LiveFeed`` per process reads the numbered change feed (``storage.changes``
 the bus wakes it: one statement for any number of changes and subscribers. Each
 subscription holds a predicate compiled from the same SQL conditions reads use (its
 principal's ``session_filter`` and its filter's ``conditions``), so it sees exactly what
-a query would show it. Subscribers of one principal share one scope (one set of loaders)
-per change, so what their selections read is read once for all of them.
+a query would show it. The subscribers of one principal share one ``Update`` per change:
+one scope (one set of loaders), so what their selections read is read once for all of
+them, and one payload per distinct selection (``Update.payload``), built by the first
+subscriber that asks and sent as it is to the others.
 
 Updates are the session as it is when read, never older than one already delivered: a
 session whose version was already sent is not sent again. While the bus is down every
@@ -19,10 +21,10 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,16 +35,23 @@ from resolvers.cursors import CursorCodec
 from resolvers.errors import DomainError, Unauthenticated, Unavailable
 from resolvers.scope import Principal
 from resolvers.sessions import SessionFilter
-from storage.changes import ChangeCursor, latest_change, prune_changes, read_changes
+from storage.changes import (
+    VERSION,
+    ChangeCursor,
+    latest_change,
+    prune_changes,
+    read_changes,
+    session_row,
+)
 from storage.models import Session
 from storage.predicates import Predicate, compile_predicate
 from storage.queries import SESSION_COLUMNS
-from storage.records import SessionRecord
+from storage.records import SessionRow
 from storage.updates import UpdateBus, cancel
 
 QUEUE_SIZE = 256
 _NAMES = tuple(column.name for column in SESSION_COLUMNS)
-_VERSION = _NAMES.index("version")
+_T = TypeVar("_T")
 _REMEMBERED_VERSIONS = 50_000
 _PRUNE_EVERY_SECONDS = 60.0
 logger = logging.getLogger("session_gateway.live")
@@ -53,12 +62,29 @@ INTERRUPTED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(eq=False, slots=True)
 class Update:
-    """A changed session for one subscriber, with the scope its nested fields read through."""
+    """A changed session for the subscribers of one principal.
+
+    ``scope`` is what their nested fields read through; ``payloads`` holds what their
+    selections made of it, each kept under the key of its selection.
+    """
 
     scope: RequestScope
-    record: SessionRecord
+    row: SessionRow
+    payloads: "dict[Hashable, asyncio.Future[Any]]" = field(default_factory=dict)
+
+    async def payload(self, key: Hashable, build: Callable[[], Awaitable[_T]]) -> _T:
+        """What ``build()`` returns, built once for every subscriber asking with ``key``.
+
+        The first one starts the build; the others wait for the same result. A subscriber
+        that goes away meanwhile does not cancel the build the others wait for.
+        """
+        built = self.payloads.get(key)
+        if built is None:
+            built = self.payloads[key] = asyncio.ensure_future(build())
+        result: _T = await asyncio.shield(built)
+        return result
 
 
 Delivery = Update | DomainError
@@ -187,20 +213,20 @@ class LiveFeed:
             latest.pop(values[0], None)
             latest[values[0]] = values
         for session_id, values in latest.items():
-            version = values[_VERSION]
+            version = values[VERSION]
             if self._delivered.get(session_id, -1) >= version:
                 continue  # this state (or a newer one) was already sent
             self._remember(session_id, version)
-            row = dict(zip(_NAMES, values, strict=True))
-            record = SessionRecord.from_row(values)
-            scopes: dict[Principal, RequestScope] = {}
+            columns = dict(zip(_NAMES, values, strict=False))  # the table's, for the predicates
+            row = session_row(values)
+            updates: dict[Principal, Update] = {}
             for subscription in self._subscriptions:
-                if subscription.matches(row):
+                if subscription.matches(columns):
                     principal = subscription.principal
-                    scope = scopes.get(principal)
-                    if scope is None:
-                        scope = scopes[principal] = self._open_scope(principal)
-                    subscription.offer(Update(scope, record))
+                    update = updates.get(principal)
+                    if update is None:
+                        update = updates[principal] = Update(self._open_scope(principal), row)
+                    subscription.offer(update)
 
     def _remember(self, session_id: uuid.UUID, version: int) -> None:
         self._delivered[session_id] = version

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.database import fetch_rows, write_transaction
 from storage.models import Session, SessionChange
-from storage.queries import SESSION_COLUMNS
+from storage.queries import SESSION_COLUMNS, session_aggregates
+from storage.records import SessionRow
 
 # How long a skipped number is asked for again: longer than any write transaction lasts
 # between recording its change and committing.
@@ -71,16 +72,32 @@ class ChangeCursor:
                 del self.gaps[number]  # its transaction rolled back: the number stays unused
 
 
+# Where the sessions table's version column sits in a change's values.
+VERSION = [column.name for column in SESSION_COLUMNS].index("version")
+
+
+def session_row(values: Sequence[Any]) -> SessionRow:
+    """The ``SessionRow`` of a change's values (the table's columns, then its aggregates).
+
+    Its timestamps are aware UTC values (as ``TZDateTime`` reads them), which every
+    printer of a row takes as well as stored naive ones.
+    """
+    return SessionRow(*values[:VERSION], *values[VERSION + 1 :])
+
+
 async def read_changes(engine: AsyncEngine, cursor: ChangeCursor) -> list[tuple[int, Any]]:
     """The changes after the cursor (and in its gaps), in order, each with its session's row.
 
     One statement, whatever the number of changes; the row is the session as it is now
-    (None if it is gone), its columns in ``SESSION_COLUMNS`` order.
+    (None if it is gone): its columns in ``SESSION_COLUMNS`` order, then its events and
+    auxiliary devices (``session_aggregates``), so that ``session_row`` makes the whole
+    ``SessionRow`` a selection prints without another statement.
     """
     after = SessionChange.id > cursor.position
     wanted = or_(after, SessionChange.id.in_(sorted(cursor.gaps))) if cursor.gaps else after
+    aggregates = session_aggregates(engine.dialect.name, Session.id)
     statement = (
-        select(SessionChange.id, SessionChange.session_id, *SESSION_COLUMNS)
+        select(SessionChange.id, SessionChange.session_id, *SESSION_COLUMNS, *aggregates)
         .outerjoin(Session, Session.id == SessionChange.session_id)
         .where(wanted)
         .order_by(SessionChange.id)

@@ -1,7 +1,7 @@
 """The typed per-request GraphQL context."""
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from starlette.requests import Request
@@ -11,6 +11,9 @@ from starlette.websockets import WebSocket
 from resolvers.context import RequestScope
 from resolvers.errors import Unauthenticated
 from resolvers.uris import Uris
+
+if TYPE_CHECKING:
+    from gateway.graphql.planning import PlannedReads
 
 
 @dataclass
@@ -35,6 +38,11 @@ class Context:
     credit: int = 0
     # A WebSocket's bearer token, checked again while the socket stays open.
     token: str | None = None
+    # The planned lane, which subscriptions build their events on.
+    planned: "PlannedReads | None" = None
+    # Why the socket must close once the operation that found out has answered: a close
+    # code and reason (a subscription over the principal's cap).
+    close_after: tuple[int, str] | None = None
 
     def owed(self, requested: int) -> int:
         """What an operation of cost ``requested`` still owes (every operation costs 1+)."""

@@ -11,6 +11,12 @@ unions and interfaces, aliases and ``@skip``/``@include`` merge exactly as execu
 merges them. A plan depends on the document, the operation and the values of the
 variables ``@skip``/``@include`` read; everything else (arguments, cursors, filters) is
 evaluated per request from the variables.
+
+A ``sessionUpdated`` subscription's selection is a read of the one session each change
+brings: ``PlannedReads.subscription`` plans it once (an ``ObjectPlan``) for every
+subscription of the same document and operation whose variables read inside the
+selection are equal, and each change's payload is then built once for all of them
+(``resolvers.live.Update.payload``). Each event is counted on its lane too.
 """
 
 import hashlib
@@ -65,7 +71,7 @@ from gateway.graphql.cost import Cost, actual_counter, estimate
 from gateway.graphql.limits import GraphQLLimits, charge_surplus
 from gateway.ratelimit import charge
 from gateway.state import GatewayState
-from planner import Plan, Selection, Unplannable
+from planner import ObjectPlan, Plan, Selection, Unplannable
 from planner.formats import (
     enum_names,
     format_boolean,
@@ -78,7 +84,9 @@ from planner.formats import (
 )
 from planner.kinds import NODE_KINDS
 from planner.selection import Constant, Item, Nested, Shape, Value
+from resolvers.context import RequestScope
 from resolvers.errors import DomainError
+from resolvers.uris import Uris
 
 logger = logging.getLogger("session_gateway.planner")
 
@@ -121,6 +129,8 @@ MAX_DOCUMENTS = 512  # prepared documents kept; each keeps at most MAX_PLANS pla
 MAX_PLANS = 16
 MAX_PLAN_STEPS = 5_000  # fields, relations and constants in one plan
 MAX_CACHED_STEPS = 500_000  # in all cached plans
+MAX_SUBSCRIPTION_PLANS = 256  # planned subscription selections kept
+MAX_SUBSCRIPTION_STEPS = 100_000  # in all of them
 
 
 def _formatter(named: GraphQLNamedType) -> Callable[[Any], Any]:
@@ -260,6 +270,29 @@ class _Translator:
             raise Unplannable("defer")
         return Selection(self.shape(root, collected.grouped_field_set))
 
+    def subscription(self) -> tuple[str, Shape]:
+        """A subscription's root field: its response key, and its selection on each event."""
+        root = self.schema.subscription_type
+        assert root is not None
+        collected = collect_fields(
+            self.schema, self.fragments, self.variables, root, self.operation
+        )
+        if collected.new_defer_usages:
+            raise Unplannable("defer")
+        if len(collected.grouped_field_set) != 1:  # validation allows one root field
+            raise Unplannable("unknown_type", root.name)
+        ((key, details),) = collected.grouped_field_set.items()
+        name = details[0].node.name.value
+        named = get_named_type(root.fields[name].type) if name in root.fields else None
+        if not isinstance(named, GraphQLObjectType):
+            raise Unplannable("unknown_type", f"{root.name}.{name}")
+        sub = collect_subfields(
+            self.schema, self.fragments, self.variables, self.operation, named, details
+        )
+        if sub.new_defer_usages:
+            raise Unplannable("defer")
+        return key, self.shape(named, sub.grouped_field_set)
+
     def shape(self, parent: GraphQLObjectType, grouped: GroupedFieldSet) -> Shape:
         kind = KINDS.get(parent.name)
         if kind is None:
@@ -316,6 +349,44 @@ class _Translator:
             else None
         )
         return Nested(key, python_name, shapes, required, many, item_required, arguments)
+
+
+def _selection_variables(
+    operation: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> tuple[str, ...]:
+    """The variables read below an operation's root fields (not by their arguments), sorted."""
+    names: set[str] = set()
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode):
+            for part in (selection.selection_set, *(selection.directives or ())):
+                if part is not None:
+                    names.update(_variables_in(part))
+        else:
+            names.update(_variables_in(selection))
+    for fragment in fragments.values():
+        names.update(_variables_in(fragment))
+    return tuple(sorted(names))
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class PlannedSubscription:
+    """A subscription's selection, planned: the same payload for every subscription it serves.
+
+    It serves the subscriptions of one document and operation whose variables read below
+    the root field are equal, and is itself the key their shared payloads are kept under.
+    """
+
+    response_key: str
+    plan: ObjectPlan
+    variables: VariableValues
+
+    async def payload(self, scope: RequestScope, uris: Uris, obj: Any) -> dict[str, Any] | None:
+        """An event's data for ``obj``; None leaves the event to the reference path."""
+        try:
+            return {self.response_key: await self.plan.run(scope, uris, self.variables, obj)}
+        except Exception as error:  # reads have no side effects: the reference path answers
+            logger.debug("planned subscription event declined: %r", error, exc_info=True)
+            return None
 
 
 def _directive_variables(document: DocumentNode) -> tuple[str, ...]:
@@ -393,6 +464,66 @@ class PlannedReads:
         self.version = hashlib.sha256(print_schema(self.schema).encode()).hexdigest()[:16]
         self.documents: OrderedDict[tuple[str, str, str | None], _Prepared | str] = OrderedDict()
         self.cached_steps = 0
+        # By the operation's identity (the parser cache gives one per document) and the
+        # values of the variables its selection reads; each entry keeps its operation, so
+        # that the identity is not reused while it is cached.
+        self.subscriptions: OrderedDict[
+            tuple[int, Hashable], tuple[OperationDefinitionNode, PlannedSubscription | str]
+        ] = OrderedDict()
+        self.subscription_steps = 0
+
+    def subscription(
+        self,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: VariableValues | dict[str, Any],
+    ) -> PlannedSubscription | str:
+        """The planned selection of a validated subscription (cached), or why it is declined.
+
+        ``variables`` are coerced (Strawberry hands resolvers the plain dict).
+        """
+        if not self.enabled:
+            return "disabled"
+        if isinstance(variables, VariableValues):
+            variables = variables.coerced
+        try:
+            used = _frozen([variables.get(n) for n in _selection_variables(operation, fragments)])
+        except TypeError:  # a value that cannot be a key
+            return "variables"
+        key = (id(operation), used)
+        entry = self.subscriptions.get(key)
+        if entry is not None and entry[0] is operation:
+            self.subscriptions.move_to_end(key)
+            return entry[1]
+        planned = self._plan_subscription(operation, fragments, variables)
+        self.subscriptions[key] = (operation, planned)
+        if isinstance(planned, PlannedSubscription):
+            self.subscription_steps += planned.plan.steps
+        while len(self.subscriptions) > 1 and (
+            len(self.subscriptions) > MAX_SUBSCRIPTION_PLANS
+            or self.subscription_steps > MAX_SUBSCRIPTION_STEPS
+        ):
+            _, (_, evicted) = self.subscriptions.popitem(last=False)
+            if isinstance(evicted, PlannedSubscription):
+                self.subscription_steps -= evicted.plan.steps
+        return planned
+
+    def _plan_subscription(
+        self,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: dict[str, Any],
+    ) -> PlannedSubscription | str:
+        coerced = VariableValues({}, dict(variables))
+        details = {name: FragmentDetails(d) for name, d in fragments.items()}
+        try:
+            translator = _Translator(self.strawberry_schema, details, coerced, operation)
+            key, shape = translator.subscription()
+            return PlannedSubscription(key, ObjectPlan(shape), coerced)
+        except Unplannable as declined:
+            return declined.reason
+        except GraphQLError:  # a directive's argument the reference path refuses
+            return "variables"
 
     def prepare(self, query: str, operation_name: str | None) -> _Prepared:
         """The prepared operation (cached); raises ``_Declined`` for the reference path."""

@@ -19,7 +19,7 @@ from gateway.graphql.mutations import Mutation
 from gateway.graphql.observability import OperationMetrics
 from gateway.graphql.scalars import SCALAR_MAP
 from gateway.graphql.sockets import FreshScopePerOperation, SocketErrors
-from gateway.graphql.subscriptions import Subscription
+from gateway.graphql.subscriptions import PlannedEventExecutor, Subscription
 from gateway.graphql.types import (
     Device,
     Fleet,
@@ -215,6 +215,7 @@ def create_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=list(NODE_TYPES.values()),
+        execution_context_class=PlannedEventExecutor,
         config=StrawberryConfig(
             scalar_map=SCALAR_MAP, batching_config={"max_operations": BATCH_CEILING}
         ),

@@ -4,6 +4,8 @@
   own refusal says only "Forbidden").
 - Each ``subscribe`` message pays 1 from the rate limit on arrival, as an HTTP request
   does; its cost is drawn like an HTTP operation's (``QueryCost``).
+- A subscription over its principal's cap gets a ``TOO_MANY_CONNECTIONS`` error, then
+  the socket closes with 4429 and the reason.
 - An open socket counts against its principal's cap and checks its token again every
   ``WS_TOKEN_CHECK_SECONDS`` (and at its expiry): a revoked or expired token closes it
   with 4403 and the reason. A revocation announced on the bus closes it at once.
@@ -13,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from graphql import GraphQLError
 from starlette.websockets import WebSocketState
@@ -93,6 +96,14 @@ class GatewayTransportWSHandler(DocumentTransportWSHandler):
                 return
             self.context.credit += 1
         await super().handle_subscribe(message)
+
+    async def run_operation(self, operation: Any) -> None:
+        """Run the operation; then close the socket if it found that it must close."""
+        await super().run_operation(operation)
+        close_after = self.context.close_after
+        if close_after is not None:
+            self.context.close_after = None
+            await self.shut(*close_after)
 
     async def shutdown(self) -> None:
         """Stop checking the token and count the socket out, then end its operations."""

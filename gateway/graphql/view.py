@@ -263,6 +263,7 @@ class GraphQLView(GraphQL[Context, None]):
             correlation_id=correlation_id_of(request.scope),
             request_scope=request.scope["state"].get("request_scope"),
             credit=0 if isinstance(request, WebSocket) else 1,  # admission charged 1
+            planned=self.planned,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -86,8 +86,14 @@ async def test_sockets_and_subscriptions_per_principal_are_capped(writable):
         await subscribe(second.socket, "c")
         await wait_for_subscriptions(base, 3)
         await subscribe(second.socket, "d")
-        await second.wait_for(lambda: second.errors("d"))
+        await second.wait_for(lambda: second.socket.close_code is not None)
         assert second.errors("d")[0]["extensions"]["code"] == "TOO_MANY_CONNECTIONS"
+        assert second.socket.close_code == 4429
+        assert second.socket.close_reason == (
+            "too many subscriptions: at most 3 per principal are open at once"
+        )
+        await wait_for_subscriptions(base, 2)  # the closed socket's "c" ended with it
+        await subscribe(first.socket, "f")  # the principal's other socket goes on
         await subscribe(elsewhere.socket, "e")
         await wait_for_subscriptions(base, 4)
         for inbox in (first, second, elsewhere):
