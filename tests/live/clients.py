@@ -99,7 +99,7 @@ async def metric(base: str, name: str) -> float:
     """One sample of a gateway's Prometheus metrics."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"{base}/metrics")).text
-    found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+    found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     assert found, f"{name} not in /metrics"
     return float(found.group(1))
 
