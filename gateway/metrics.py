@@ -46,8 +46,8 @@ class Metrics:
         )
         self.graphql_executions = Counter(
             "session_gateway_graphql_executions_total",
-            "GraphQL operations over HTTP by execution lane (planned or reference) and why a "
-            "read was left to the reference path",
+            "GraphQL operations over HTTP and subscription events by execution lane (planned "
+            "or reference) and why one was left to the reference path",
             ["lane", "reason"],
             registry=self.registry,
         )
@@ -96,7 +96,7 @@ class Metrics:
         self.graphql_operations.labels(kind, self._operation_label(name), outcome).inc()
 
     def count_execution(self, lane: str, reason: str) -> None:
-        """Record the lane one GraphQL operation ran on, with the reason for a fallback."""
+        """Record the lane one GraphQL operation (or event) ran on, with a fallback's reason."""
         self.graphql_executions.labels(lane, reason).inc()
 
     def _operation_label(self, name: str | None) -> str:
