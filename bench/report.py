@@ -38,6 +38,7 @@ def comparisons(results: list[Result]) -> dict[str, str]:
     deep, first = _find(results, "o-deep/gateway"), _find(results, "o-first/gateway")
     if deep and first:
         add("o-deep/gateway", _ratio(deep["p50_ms"], first["p50_ms"]), "first page p50")
+    add("f-idle/gateway", _ratio(rps.get("f-idle/gateway"), rps.get("f/gateway")), "(f)")
     add("g/gateway", _ratio(rps.get("g/gateway"), rps.get("a/gateway")), "(a) on PostgreSQL")
     add("h/gateway", _ratio(rps.get("h/gateway"), rps.get("h/postgraphile")), "PostGraphile")
     return {key: ", ".join(parts) for key, parts in text.items()}
@@ -52,6 +53,7 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
     b, b_peer = _find(results, "b/gateway"), _find(results, "b/postgraphile")
     c, c_base = _find(results, "c/gateway"), _find(results, "c/baseline")
     e, e_first = _find(results, "e-deep/gateway"), _find(results, "e-first/gateway")
+    f, f_idle = _find(results, "f/gateway"), _find(results, "f-idle/gateway")
     g = _find(results, "g/gateway")
     o, o_first = _find(results, "o-deep/gateway"), _find(results, "o-first/gateway")
     estimate = _find(results, "t-estimate/gateway")
@@ -90,6 +92,12 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
             1.5,
         ),
         ("(t) admin totalCountEstimate p50 ms <= 100", estimate and estimate["p50_ms"], "<=", 100),
+        (
+            "(f) with idle subscribers req/s >= 0.8 x (f) without",
+            _ratio(f_idle and f_idle["rps"], f and f["rps"]),
+            ">=",
+            0.8,
+        ),
         (
             "(g) SQLite req/s >= 0.5 x (a) on PostgreSQL",
             _ratio(g and g["rps"], a and a["rps"]),

@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--devices", type=int, default=200, help="(f): free devices to cycle")
     parser.add_argument(
+        "--idle-subscribers",
+        type=int,
+        default=1000,
+        help="(f) again with this many idle subscriptions connected (over 40 sockets); 0 skips",
+    )
+    parser.add_argument(
         "--only", default=SCENARIOS, help=f"scenarios to run, a subset of {SCENARIOS}"
     )
     parser.add_argument("--no-peers", action="store_true", help="skip PostGraphile and baseline")
@@ -377,13 +383,14 @@ class Bench:
             self.measure(gw, monitor, f"{key}/gateway", label, "postgresql", token, [request])
 
     def gateway_lifecycle(self, token: str, fx: Any) -> None:
-        from bench import datasets, servers
+        from bench import datasets, live_idle, servers
         from bench import scenarios as sc
 
         needed = 2 * self.args.connections
         if len(fx.devices) < needed:
             raise SystemExit(f"(f) needs {needed} free devices, found {len(fx.devices)}")
         server = servers.gateway(self.pg_url, self.args.workers, self.logs, "gateway-f")
+        server.env.update(live_idle.SERVER_SETTINGS)  # the idle subscribers' sockets, uncapped
         device_ids = [device for device, _ in fx.devices]
 
         def end_open_sessions() -> None:
@@ -409,6 +416,27 @@ class Bench:
                 prepare=end_open_sessions,
             )
             end_open_sessions()
+            subscribers = self.args.idle_subscribers
+            if subscribers > 0:
+                tokens = live_idle.idle_tokens(self.pg_url)
+                with live_idle.IdleSubscribers(gw.port, tokens, subscribers) as idle:
+                    result = self.measure(
+                        gw,
+                        monitor,
+                        "f-idle/gateway",
+                        f"(f) lifecycle, {idle.opened:,} idle subscribers",
+                        "postgresql",
+                        token,
+                        devices=fx.devices,
+                        prepare=end_open_sessions,
+                    )
+                result["idle_subscriptions"] = idle.opened
+                sent = idle.received + idle.ended
+                self.check(
+                    "f-idle: idle subscriptions are sent nothing",
+                    f"{idle.received} updates, {idle.ended} ended" if sent else None,
+                )
+                end_open_sessions()
         datasets.restore_seeded(self.pg_url)
 
     def postgraphile(self, fx: Any) -> None:
