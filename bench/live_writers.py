@@ -64,12 +64,15 @@ async def prepare_database(url: str, sessions: int) -> None:
 
 
 @asynccontextmanager
-async def bench_devices(engine: AsyncEngine, count: int) -> AsyncIterator[list[uuid.UUID]]:
-    """Lockers of their own for the writers, at the first location; removed afterwards
-    with their sessions, so that the database stays as seeded."""
+async def bench_devices(
+    engine: AsyncEngine, count: int, location: uuid.UUID | None = None
+) -> AsyncIterator[list[uuid.UUID]]:
+    """Lockers of their own for the writers, at ``location`` (the first one by default);
+    removed afterwards with their sessions, so that the database stays as seeded."""
     ids = [uuid.uuid4() for _ in range(count)]
     async with engine.begin() as connection:
-        location = (await connection.execute(select(Location.id).limit(1))).scalar_one()
+        if location is None:
+            location = (await connection.execute(select(Location.id).limit(1))).scalar_one()
         await connection.execute(
             insert(Device),
             [

@@ -26,6 +26,7 @@ DATA = BENCH / "data"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/sgw_bench"
 DEFAULT_SQLITE = "sqlite+aiosqlite:///bench/data/sgw_bench.db"
 SCENARIOS = "abcdefghiot"
+LIVE_PROOF = "l"  # in --only: the live update proof at full size (bench.live_proof)
 THREE_LEVELS_LABEL = "(h) GraphQL three-level catalog read"
 DAILY_STATS_LABEL = "(i) GraphQL sessionStats, 30 daily buckets"
 
@@ -67,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         help="(f) again with this many idle subscriptions connected (over 40 sockets); 0 skips",
     )
     parser.add_argument(
-        "--only", default=SCENARIOS, help=f"scenarios to run, a subset of {SCENARIOS}"
+        "--only",
+        default=SCENARIOS + LIVE_PROOF,
+        help=f"scenarios to run, a subset of {SCENARIOS}, and {LIVE_PROOF} for the live "
+        "update proof (bench.live_proof)",
     )
     parser.add_argument("--no-peers", action="store_true", help="skip PostGraphile and baseline")
     parser.add_argument(
@@ -105,6 +109,7 @@ class Bench:
         self.answers: dict[str, Any] = {}
         self.logs = RESULTS / "logs"
         self.pg_url = args.database_url
+        self.live: dict[str, Any] | None = None
         self.dsn = datasets.plain_dsn(args.database_url)
         self.database = self.dsn.rsplit("/", 1)[-1]
         self.sessions = args.sessions  # the sessions seeded, once the database is prepared
@@ -439,6 +444,21 @@ class Bench:
                 end_open_sessions()
         datasets.restore_seeded(self.pg_url)
 
+    def live_proof(self) -> None:
+        """Live updates at full size, on the live benchmark's own database."""
+        import asyncio
+
+        from bench import live_proof
+        from bench.live_writers import DEFAULT_URL
+
+        self.live = asyncio.run(live_proof.prove(DEFAULT_URL, self.logs))
+        problems = self.live["problems"]
+        self.check(
+            "live: 2,000 subscriptions get exactly their changes, in order, for a statement "
+            "per change",
+            "; ".join(problems) if problems else None,
+        )
+
     def postgraphile(self, fx: Any) -> None:
         from bench import scenarios as sc
         from bench import servers
@@ -706,6 +726,8 @@ class Bench:
             self.phase("lifecycle", self.gateway_lifecycle, token, fx)
         if sqlite_count:
             self.phase("gateway on SQLite", self.gateway_sqlite, fx.location_id)
+        if self.wants(LIVE_PROOF):
+            self.phase("live update proof", self.live_proof)
 
         order = {k: i for i, k in enumerate(SCENARIOS)}
         servers_order = {"gateway": 0, "postgraphile": 1, "baseline": 2}
@@ -729,6 +751,7 @@ class Bench:
             "results": self.results,
             "targets": checked,
             "checks": self.checks,
+            "live_proof": self.live,
             "table": report.table(self.results),
             "markdown": report.markdown(self.results, checked),
         }
@@ -746,6 +769,15 @@ class Bench:
         print(report.table(self.results))
         print()
         print(report.targets_text(checked))
+        if self.live is not None:
+            live = self.live
+            print(
+                f"\nlive updates: {live['deliveries']:,} of {live['deliveries_expected']:,} "
+                f"deliveries to {live['subscriptions']:,} subscriptions on 2 processes for "
+                f"{live['changes']} changes in {live['seconds_to_last_delivery']} s, "
+                f"{live['cpu_ms_per_delivery']} ms CPU per delivery, statements per process "
+                f"{live['statements_per_process']}"
+            )
         failed_checks = {k: v for k, v in self.checks.items() if v != "ok"}
         print(
             f"\nanswer checks: {len(self.checks) - len(failed_checks)} of {len(self.checks)} ok"
