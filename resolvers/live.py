@@ -7,7 +7,9 @@ principal's ``session_filter`` and its filter's ``conditions``), so it sees exac
 a query would show it. The subscribers of one principal share one ``Update`` per change:
 one scope (one set of loaders), so what their selections read is read once for all of
 them, and one payload per distinct selection (``Update.payload``), built by the first
-subscriber that asks and sent as it is to the others.
+subscriber that asks and sent as it is to the others. A selection that shows nothing
+whose visibility depends on the principal (the session and the catalog) is built once
+for the subscribers of every principal the change is visible to.
 
 Updates are the session as it is when read, never older than one already delivered: a
 session whose version was already sent is not sent again. While the bus is down every
@@ -67,22 +69,30 @@ class Update:
     """A changed session for the subscribers of one principal.
 
     ``scope`` is what their nested fields read through; ``payloads`` holds what their
-    selections made of it, each kept under the key of its selection.
+    selections made of it, each kept under the key of its selection, and ``everyone``
+    what the selections that show the same to every principal made of it (one dict for
+    all the principals of the change).
     """
 
     scope: RequestScope
     row: SessionRow
     payloads: "dict[Hashable, asyncio.Future[Any]]" = field(default_factory=dict)
+    everyone: "dict[Hashable, asyncio.Future[Any]]" = field(default_factory=dict)
 
-    async def payload(self, key: Hashable, build: Callable[[], Awaitable[_T]]) -> _T:
+    async def payload(
+        self, key: Hashable, build: Callable[[], Awaitable[_T]], everyone: bool = False
+    ) -> _T:
         """What ``build()`` returns, built once for every subscriber asking with ``key``.
 
         The first one starts the build; the others wait for the same result. A subscriber
-        that goes away meanwhile does not cancel the build the others wait for.
+        that goes away meanwhile does not cancel the build the others wait for. With
+        ``everyone`` (a selection that shows every principal the same), the subscribers of
+        every principal share it; else those of this update's principal.
         """
-        built = self.payloads.get(key)
+        payloads = self.everyone if everyone else self.payloads
+        built = payloads.get(key)
         if built is None:
-            built = self.payloads[key] = asyncio.ensure_future(build())
+            built = payloads[key] = asyncio.ensure_future(build())
         result: _T = await asyncio.shield(built)
         return result
 
@@ -220,12 +230,14 @@ class LiveFeed:
             columns = dict(zip(_NAMES, values, strict=False))  # the table's, for the predicates
             row = session_row(values)
             updates: dict[Principal, Update] = {}
+            everyone: dict[Hashable, asyncio.Future[Any]] = {}
             for subscription in self._subscriptions:
                 if subscription.matches(columns):
                     principal = subscription.principal
                     update = updates.get(principal)
                     if update is None:
-                        update = updates[principal] = Update(self._open_scope(principal), row)
+                        scope = self._open_scope(principal)
+                        update = updates[principal] = Update(scope, row, everyone=everyone)
                     subscription.offer(update)
 
     def _remember(self, session_id: uuid.UUID, version: int) -> None:

@@ -368,17 +368,50 @@ def _selection_variables(
     return tuple(sorted(names))
 
 
+# The relations below a session whose objects every principal sees alike: the session's
+# own parts and the catalog (a page, a cursor or a session reached from the catalog is not).
+_SAME_FOR_EVERYONE = frozenset(
+    {
+        "fee",
+        "payment",
+        "rating",
+        "details",
+        "events",
+        "auxiliary_devices",
+        "location",
+        "device",
+        "fleet",
+        "start_location",
+        "end_location",
+        "rental_device",
+        "rental_fleet",
+    }
+)
+
+
+def _for_everyone(shape: Shape) -> bool:
+    """Whether a selection on a session shows every principal that may see it the same."""
+    return all(
+        item.relation in _SAME_FOR_EVERYONE and all(_for_everyone(s) for s in item.shapes.values())
+        for item in shape.items
+        if isinstance(item, Nested)
+    )
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class PlannedSubscription:
     """A subscription's selection, planned: the same payload for every subscription it serves.
 
     It serves the subscriptions of one document and operation whose variables read below
     the root field are equal, and is itself the key their shared payloads are kept under.
+    ``for_everyone``: the selection shows every principal the same (its relations reach
+    only the session's own values and the catalog, which every token sees).
     """
 
     response_key: str
     plan: ObjectPlan
     variables: VariableValues
+    for_everyone: bool
 
     async def payload(self, scope: RequestScope, uris: Uris, obj: Any) -> dict[str, Any] | None:
         """An event's data for ``obj``; None leaves the event to the reference path."""
@@ -519,7 +552,7 @@ class PlannedReads:
         try:
             translator = _Translator(self.strawberry_schema, details, coerced, operation)
             key, shape = translator.subscription()
-            return PlannedSubscription(key, ObjectPlan(shape), coerced)
+            return PlannedSubscription(key, ObjectPlan(shape), coerced, _for_everyone(shape))
         except Unplannable as declined:
             return declined.reason
         except GraphQLError:  # a directive's argument the reference path refuses

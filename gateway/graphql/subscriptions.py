@@ -2,7 +2,8 @@
 
 Each event is built on the planned lane when its selection plans
 (``PlannedReads.subscription``): once per change for every subscriber of the principal
-whose selection is the same (``resolvers.live.Update.payload``), the data handed through
+whose selection is the same, or of every principal when the selection shows them all the
+same (``resolvers.live.Update.payload``), the data handed through
 graphql-core as it is (``PlannedEventExecutor``). Otherwise, or when the plan declines an
 event, the reference path (Strawberry and graphql-core) executes the selection on the
 session; ``session_gateway_graphql_executions_total`` counts each event on its lane.
@@ -92,7 +93,7 @@ class Subscription:
                     continue
                 if isinstance(planned, PlannedSubscription):
                     build = partial(planned.payload, delivery.scope, context.uris, delivery.row)
-                    data = await delivery.payload(planned, build)
+                    data = await delivery.payload(planned, build, planned.for_everyone)
                     if data is not None:
                         metrics.count_execution("planned", "")
                         event: Any = PlannedEvent(data)

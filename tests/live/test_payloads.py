@@ -3,9 +3,14 @@
 import asyncio
 import json
 
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+from gateway.graphql.limits import GraphQLLimits
+from gateway.graphql.planning import PlannedReads, PlannedSubscription
+from gateway.graphql.schema import schema
 from resolvers.live import Update
 from storage.database import write_transaction
-from tests.fixtures.dataset import SESSIONS
+from tests.fixtures.dataset import SESSIONS, USER_A
 from tests.live.clients import Inbox, metric, open_socket, wait_for_subscriptions, writer_scope
 from tests.live_server import live_server
 
@@ -54,7 +59,13 @@ async def test_planned_payloads_equal_the_reference_paths_and_a_directive_variab
                 message = {"id": op_id, "type": "subscribe", "payload": payload}
                 await inbox.socket.send(json.dumps(message))
             inboxes[base] = inbox
-            await wait_for_subscriptions(base, 3)
+        # Another principal's subscribers get the same payloads of what they may see.
+        rider = Inbox(await open_socket(planned, tokens["user_a"]))
+        message = {"id": "more", "type": "subscribe", "payload": {"query": EVERYTHING}}
+        message["payload"]["variables"] = {"more": True}
+        await rider.socket.send(json.dumps(message))
+        await wait_for_subscriptions(planned, 4)
+        await wait_for_subscriptions(reference, 3)
 
         async with writer_scope(engine, env) as writer:
             async with write_transaction(engine) as connection:
@@ -88,11 +99,15 @@ async def test_planned_payloads_equal_the_reference_paths_and_a_directive_variab
         assert any(update["auxiliaryDevices"] for update in built)
         for inbox in inboxes.values():
             assert not any(inbox.errors(op_id) for op_id in ("more", "less", "again"))
+        riders = [u for u in built if u["userId"] == str(USER_A)]
+        await rider.wait_for(lambda: len(changed(rider, "more")) >= len(riders))
+        assert changed(rider, "more") == riders
+        await rider.close()
 
-        events = len(SESSIONS) * 3
+        events = len(SESSIONS) * 3 + len(riders)
         assert await metric(planned, EXECUTIONS + '{lane="planned",reason=""}') == events
         assert await metric(reference, EXECUTIONS + '{lane="reference",reason="disabled"}') == (
-            events
+            len(SESSIONS) * 3
         )
         for inbox in inboxes.values():
             await inbox.close()
@@ -121,3 +136,41 @@ async def test_a_payload_is_built_once_per_key_for_every_subscriber_that_asks():
     assert results[:4] == [{"built": "a"}] * 4
     assert all(result is results[0] for result in results[:4])  # the same data, shared
     assert results[4] == {"built": "b"}
+
+
+async def test_the_principals_of_a_change_share_a_payload_only_when_a_selection_shows_them_alike():
+    updates = [Update(scope=None, row=None) for _ in range(2)]  # two principals
+    updates[1].everyone = updates[0].everyone  # of one change
+    builds: list[str] = []
+
+    async def build(name: str) -> dict:
+        builds.append(name)
+        return {"built": name}
+
+    for update in updates:
+        await update.payload("alike", lambda: build("alike"), everyone=True)
+        await update.payload("own", lambda: build("own"))
+    assert builds == ["alike", "own", "own"]
+
+
+def plan_of(document: str, variables: dict | None = None):
+    parsed = parse(document)
+    operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {
+        d.name.value: d for d in parsed.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return PlannedReads(schema, GraphQLLimits()).subscription(
+        operations[0], fragments, variables or {}
+    )
+
+
+def test_a_selection_shows_every_principal_the_same_unless_it_reaches_visible_sessions_or_pages():
+    alike = plan_of(EVERYTHING, {"more": True})
+    assert isinstance(alike, PlannedSubscription) and alike.for_everyone
+    for nested in (
+        "details { ... on StorageDetails { device { currentSession { uuid } } } }",
+        "details { ... on StorageDetails { location { sessions { nodes { uuid } } } } }",
+        "details { ... on StorageDetails { location { devices { edges { cursor } } } } }",
+    ):
+        planned = plan_of(f"subscription {{ sessionUpdated {{ uuid {nested} }} }}")
+        assert isinstance(planned, PlannedSubscription) and not planned.for_everyone, nested
