@@ -41,6 +41,7 @@ from storage.database import (
     server_max_connections,
 )
 from storage.migrate import is_at_head
+from storage.replicas import ReadRouter, RedisWriteMemory
 from storage.secrets import shared_secret
 from storage.updates import create_update_bus
 
@@ -84,17 +85,48 @@ async def healthz(_request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """The process can reach its database, and changes from every process reach it."""
+    """The process can reach its database, and changes from every process reach it.
+
+    With read replicas the body lists each one's state and lag; a replica out of
+    rotation does not make the process unready, since the primary serves its reads.
+    """
     state = GatewayState.of(request)
+    replicas = {"replicas": state.router.report()} if state.router is not None else {}
     try:
         await ping(state.engine)
         if not state.live.ready:
             raise RuntimeError("live updates are interrupted")
     except Exception:
         return JSONResponse(
-            {"status": "unavailable"}, status_code=503, headers={"Retry-After": "5"}
+            {"status": "unavailable", **replicas}, status_code=503, headers={"Retry-After": "5"}
         )
-    return JSONResponse({"status": "ready"})
+    return JSONResponse({"status": "ready", **replicas})
+
+
+def open_router(engine: AsyncEngine, settings: Settings) -> ReadRouter | None:
+    """The read replicas of ``DATABASE_REPLICA_URLS``, None without any."""
+    urls = settings.replica_urls()
+    if not urls:
+        return None
+    router = ReadRouter(
+        engine,
+        urls,
+        settings.database_options(),
+        max_lag_seconds=settings.replica_max_lag_seconds,
+        check_seconds=settings.replica_check_seconds,
+    )
+    if settings.redis_url:
+        router.memory = RedisWriteMemory(
+            router.remember_seconds, settings.redis_url, settings.redis_key_prefix
+        )
+    elif settings.workers > 1:
+        logger.warning(
+            "%d processes (WEB_CONCURRENCY) read from replicas without REDIS_URL: a "
+            "principal reads its own writes from replicas only through the process that "
+            "wrote them; set REDIS_URL so that every process knows what each one wrote",
+            settings.workers,
+        )
+    return router
 
 
 def serving_app() -> Starlette:
@@ -151,6 +183,10 @@ def create_app(
             jwt = JwtVerifier(jwt_config) if jwt_config.enabled else None
             buckets = await open_buckets(settings)
             await live.start()
+            router = open_router(engine, settings)
+            if router is not None:
+                await router.start()
+                metrics.watch_replicas(router)
             pool = engine.sync_engine.pool
             metrics.watch(
                 lambda: int(getattr(pool, "checkedout", lambda: 0)()),
@@ -162,7 +198,7 @@ def create_app(
             )
             stop_revocations = live.bus.on_revocation(sockets.revoke)
             app.state.gateway = GatewayState(
-                settings, engine, codec, metrics, live, sockets, jwt, buckets, clock
+                settings, engine, codec, metrics, live, sockets, jwt, buckets, clock, router=router
             )
             if freeze_heap:
                 gc.collect()
@@ -174,6 +210,8 @@ def create_app(
                 yield
             finally:
                 stop_revocations()
+                if router is not None:
+                    await router.stop()
                 await live.stop()
                 remove_counter()
                 if buckets is not None:

@@ -47,4 +47,6 @@ async def request_scope(connection: HTTPConnection, cost: float = 1) -> RequestS
         await charge(connection, 1)  # without a valid token, the client address pays
         raise
     await charge(connection, cost)
-    return state.open_scope(principal, state.reads_of(connection))
+    reads = state.reads_of(connection)
+    await state.route(principal, reads)
+    return state.open_scope(principal, reads)

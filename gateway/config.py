@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from resolvers.context import WriteLimits
 from resolvers.jwt_identity import JwtConfig
 from storage.database import DEFAULT_DATABASE_URL, POOLERS, DatabaseOptions, is_sqlite
@@ -49,6 +51,19 @@ class Settings:
         "DATABASE_LISTEN_URL",
         "",
         "PostgreSQL URL of the live-update listener, never a pooler; empty: DATABASE_URL",
+    )
+    database_replica_urls: str = _setting(
+        "DATABASE_REPLICA_URLS",
+        "",
+        "Comma-separated PostgreSQL URLs of streaming replicas that serve reads; empty: none",
+    )
+    replica_max_lag_seconds: float = _setting(
+        "REPLICA_MAX_LAG_SECONDS",
+        5.0,
+        "A replica lagging more leaves the rotation; it returns at half this",
+    )
+    replica_check_seconds: float = _setting(
+        "REPLICA_CHECK_SECONDS", 1.0, "How often each process checks its replicas' lag"
     )
     db_pool_size: int = _setting("DB_POOL_SIZE", 20, "Database connections kept per process")
     db_max_overflow: int = _setting(
@@ -239,6 +254,14 @@ class Settings:
                 "DATABASE_POOLER=pgbouncer with LIVE_UPDATES=postgres needs DATABASE_LISTEN_URL: "
                 "live updates LISTEN on a connection of their own, straight to PostgreSQL"
             )
+        for url in self.replica_urls():
+            if is_sqlite(self.database_url) or make_url(url).get_backend_name() != "postgresql":
+                raise ValueError(
+                    "DATABASE_REPLICA_URLS names PostgreSQL streaming replicas of a "
+                    f"PostgreSQL DATABASE_URL; {make_url(url)!r} is not one"
+                )
+        if self.replica_urls() and not self.replica_check_seconds:
+            raise ValueError("REPLICA_CHECK_SECONDS must be above 0 while replicas are set")
         if 0 < self.session_max_events < MIN_SESSION_EVENTS:
             raise ValueError(
                 f"SESSION_MAX_EVENTS={self.session_max_events} must be 0 or at least "
@@ -283,6 +306,10 @@ class Settings:
         pooled = 0 if self.database_pooler else self.db_pool_size + self.db_max_overflow
         listener = 1 if self.live_updates == "postgres" else 0
         return self.workers * (pooled + listener)
+
+    def replica_urls(self) -> list[str]:
+        """The replicas' URLs, in the order given."""
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
 
     def listen_url(self) -> str:
         """The URL the live-update listener connects to."""

@@ -4,11 +4,13 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
+
+from storage.replicas import ReadRouter
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 MAX_OPERATION_NAMES = 200  # clients choose names: past this many, new ones count as "other"
@@ -69,6 +71,7 @@ class Metrics:
             registry=self.registry,
         )
         self._read_paths: _ReadPaths | None = None
+        self._replicas: _Replicas | None = None
         self.subscriptions = Gauge(
             "session_gateway_open_subscriptions",
             "Live subscriptions open in this process",
@@ -85,6 +88,13 @@ class Metrics:
         if self._read_paths is None:  # once, however often the app's lifespan starts
             self._read_paths = _ReadPaths(compiled, by_path)
             self.registry.register(self._read_paths)
+
+    def watch_replicas(self, router: "ReadRouter") -> None:
+        """Report the replicas' state and lag, and reads by target, when metrics are scraped."""
+        if self._replicas is not None:
+            self.registry.unregister(self._replicas)
+        self._replicas = _Replicas(router)
+        self.registry.register(self._replicas)
 
     def observe_batch(self, loader: str, size: int) -> None:
         """Record the size of one loader batch."""
@@ -151,3 +161,44 @@ class _ReadPaths(Collector):
         )
         compiled.add_metric([], self.compiled())
         yield compiled
+
+
+class _Replicas(Collector):
+    """The read replicas' state and lag, and where reads ran, read when metrics are scraped."""
+
+    def __init__(self, router: ReadRouter) -> None:
+        self.router = router
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        """``session_gateway_replica_*`` gauges and ``session_gateway_db_reads_routed_total``."""
+        routed = CounterMetricFamily(
+            "session_gateway_db_reads_routed",
+            "Reads of HTTP requests by where they ran: a replica, or the primary (writes, "
+            "a principal's reads before a replica has replayed its last write, fallbacks)",
+            labels=["target"],
+        )
+        for target, count in self.router.reads_by_target.items():
+            routed.add_metric([target], count)
+        yield routed
+        rotation = GaugeMetricFamily(
+            "session_gateway_replica_in_rotation",
+            "1 while the replica serves reads; 0 while it is down or lags too far",
+            labels=["replica"],
+        )
+        lag = GaugeMetricFamily(
+            "session_gateway_replica_lag_seconds",
+            "How far the replica's replay is behind the primary, in seconds (+Inf: unreachable)",
+            labels=["replica"],
+        )
+        lag_bytes = GaugeMetricFamily(
+            "session_gateway_replica_lag_bytes",
+            "WAL bytes the replica has yet to replay, at the last check",
+            labels=["replica"],
+        )
+        for replica in self.router.replicas:
+            rotation.add_metric([replica.name], 1 if replica.in_rotation else 0)
+            lag.add_metric([replica.name], replica.lag_seconds)
+            lag_bytes.add_metric([replica.name], replica.lag_bytes)
+        yield rotation
+        yield lag
+        yield lag_bytes

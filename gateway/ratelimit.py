@@ -23,7 +23,6 @@ from gateway.redis_buckets import RedisBuckets
 from gateway.state import GatewayState
 from resolvers.errors import RateLimited
 from resolvers.scope import Principal
-from storage.enums import Role
 
 DECISION_KEY = "rate_limit"
 
@@ -33,14 +32,7 @@ def bucket_key(connection: HTTPConnection, principal: Principal | None) -> str:
     if principal is None:
         client = connection.scope.get("client")
         return f"ip:{client[0] if client else 'unknown'}"
-    return owner_of(principal)
-
-
-def owner_of(principal: Principal) -> str:
-    """Who a principal's requests and sockets count against: the user, or the token."""
-    if principal.role is Role.USER and principal.user_id is not None:
-        return f"user:{principal.user_id}"  # all of a rider's tokens share one budget
-    return f"{principal.role.value}:{principal.subject}"
+    return principal.owner
 
 
 async def charge(connection: HTTPConnection, cost: float, *, owed: bool = False) -> None:

@@ -1,6 +1,6 @@
 """The WebSockets open in this process, by owner: their caps, and closing revoked ones.
 
-An owner is whom the rate limit charges (``gateway.ratelimit.owner_of``): a rider's
+An owner is whom the rate limit charges (``Principal.owner``): a rider's
 tokens share one count, any other token has its own. At most
 ``WS_MAX_SOCKETS_PER_PRINCIPAL`` sockets and ``WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL``
 subscriptions per owner are open at once in one process (0: no cap).

@@ -18,6 +18,7 @@ from resolvers.jwt_identity import JwtVerifier
 from resolvers.live import LiveFeed
 from resolvers.scope import Principal
 from storage.database import Reads
+from storage.replicas import ReadRouter
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class GatewayState:
     buckets: Buckets | None = None
     clock: Clock = utc_now
     known_tokens: KnownTokens = field(default_factory=KnownTokens)
+    router: ReadRouter | None = None  # with DATABASE_REPLICA_URLS
 
     @staticmethod
     def of(connection: HTTPConnection) -> "GatewayState":
@@ -47,12 +49,23 @@ class GatewayState:
         Made at the first read and kept in the request's state; ``RequestMiddleware``
         returns its connection when the response starts. A WebSocket lives too long to
         hold a connection: each of its reads takes one.
+
+        With read replicas an HTTP request's reads start on a replica in rotation;
+        ``route`` and writes may move them to the primary. A WebSocket's stay there.
         """
         state: dict[str, Any] = connection.scope.setdefault("state", {})
         reads: Reads | None = state.get(READS)
         if reads is None:
-            reads = state[READS] = Reads(self.engine, held=connection.scope["type"] == "http")
+            http = connection.scope["type"] == "http"
+            router = self.router
+            engine = router.replica() if router is not None and http else self.engine
+            reads = state[READS] = Reads(engine, held=http, router=router)
         return reads
+
+    async def route(self, principal: Principal, reads: Reads) -> None:
+        """Keep ``reads`` on a replica only if it has replayed ``principal``'s last write."""
+        if self.router is not None and reads.on_replica:
+            await reads.use(await self.router.engine_for(principal.owner, reads.engine))
 
     def open_scope(self, principal: Principal, reads: Reads | None = None) -> RequestScope:
         """A fresh resolver scope for ``principal``, its loaders reporting batch sizes."""
@@ -65,6 +78,7 @@ class GatewayState:
             reads,
             self.clock,
             self.settings.write_limits(),
+            self.router,
         )
 
 

@@ -15,6 +15,7 @@ from resolvers.errors import Unauthenticated
 from resolvers.identity import UNKNOWN_TOKEN
 from resolvers.scope import Principal
 from storage.database import write_transaction
+from storage.replicas import ReadRouter
 from storage.updates import UpdateBus
 
 
@@ -38,6 +39,7 @@ class RequestScope:
     updates: UpdateBus = field(default_factory=UpdateBus)
     clock: Clock = utc_now
     limits: WriteLimits = field(default_factory=WriteLimits)
+    router: ReadRouter | None = None  # with read replicas: remembers what the principal wrote
 
     @classmethod
     def open(
@@ -50,6 +52,7 @@ class RequestScope:
         reads: Reads | None = None,
         clock: Clock = utc_now,
         limits: WriteLimits | None = None,
+        router: ReadRouter | None = None,
     ) -> "RequestScope":
         """A fresh scope with fresh loaders bound to the principal's visibility.
 
@@ -72,6 +75,7 @@ class RequestScope:
             updates or UpdateBus(),
             clock,
             limits or WriteLimits(),
+            router,
         )
 
     @contextlib.asynccontextmanager
@@ -82,12 +86,23 @@ class RequestScope:
         never holds two connections: many concurrent writers each holding a read
         connection while waiting for a second could otherwise drain the pool. Before
         that, the request's credential must be known to stand (``Reads.require``).
+
+        With read replicas, the request's later reads run on the primary, and the
+        primary's WAL position after the commit is remembered for the principal, whose
+        reads go to a replica only once it has replayed it (``storage.replicas``).
         """
         if not await self.reads.requirement_met():
             raise Unauthenticated(UNKNOWN_TOKEN)
         await self.reads.release()
         async with write_transaction(self.engine) as connection:
             yield connection
+        if self.router is not None:
+            await self.reads.to_primary()
+            await self.router.wrote(self.principal.owner, self.reads)
+
+    async def for_writing(self) -> None:
+        """Run this request's reads on the primary: it writes, and reads what it changes."""
+        await self.reads.to_primary()
 
     def now(self) -> datetime:
         """The time to stamp writes with: whole seconds, as every stored timestamp has."""

@@ -102,7 +102,11 @@ async def run_once(
     arguments: dict[str, Any],
     action: Callable[[], Awaitable[SessionRecord]],
 ) -> SessionRecord:
-    """Run ``action`` unless this caller already ran it under ``key``; then replay."""
+    """Run ``action`` unless this caller already ran it under ``key``; then replay.
+
+    Every mutation comes here first: from now on its reads run on the primary.
+    """
+    await request.for_writing()
     if key is None:
         return await action()
     if not 1 <= len(key) <= MAX_KEY_LENGTH or "\x00" in key:

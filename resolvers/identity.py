@@ -146,6 +146,9 @@ async def authenticate(
         reads.require(_TOKEN_EXISTS, {"digest": digest})
         return principal
     rows = await reads.rows(_TOKEN_BY_DIGEST, {"digest": digest})
+    if not rows and reads.on_replica:  # issued moments ago: the replica may not have it yet
+        await reads.to_primary()
+        rows = await reads.rows(_TOKEN_BY_DIGEST, {"digest": digest})
     if not rows:
         raise Unauthenticated(UNKNOWN_TOKEN)
     id_, role, user_id, location_ids, fleet_ids, expires_at = rows[0]

@@ -24,6 +24,16 @@ class Principal:
     # When the credential stops being valid; long-lived connections check it per event.
     expires_at: datetime | None = None
 
+    @property
+    def owner(self) -> str:
+        """Whom its requests count against: rate limit, sockets, read-your-writes.
+
+        The user, whose tokens all share it, or else the token.
+        """
+        if self.role is Role.USER and self.user_id is not None:
+            return f"user:{self.user_id}"
+        return f"{self.role.value}:{self.subject}"
+
     def has_expired(self) -> bool:
         """True once the credential this principal came from is past its expiry."""
         return self.expires_at is not None and self.expires_at <= datetime.now(UTC)

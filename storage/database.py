@@ -12,12 +12,13 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import asyncpg
 from sqlalchemy import Dialect, Executable, Float, Numeric, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -408,11 +409,19 @@ class Reads:
     instead of reading it first: on PostgreSQL the requirement rides along the request's
     next compiled statement, saving a round trip; otherwise, or if that statement finds
     nothing, it runs on its own when ``requirement_met`` is asked.
+
+    With a ``router`` (read replicas, ``storage.replicas``) the reads may start on a
+    replica's engine; ``use`` and ``to_primary`` move the next ones, giving back a
+    connection held on the other side first. A read the replica fails runs again on
+    the primary, and the router takes that replica out of rotation.
     """
 
-    def __init__(self, engine: AsyncEngine, *, held: bool = False) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, held: bool = False, router: "ReadRouting | None" = None
+    ) -> None:
         self.engine = engine
         self.dialect: str = engine.dialect.name
+        self.router = router
         self._held = held
         self._lock = asyncio.Lock()
         self._connection: AsyncConnection | None = None
@@ -428,12 +437,16 @@ class Reads:
     async def requirement_met(self) -> bool:
         """Whether the required row exists (True when nothing was required).
 
-        Runs the requirement on its own unless a read carried it already.
+        Runs the requirement on its own unless a read carried it already. A row a
+        replica lacks may be one it has not replayed yet: the primary is asked then.
         """
         if self._required is None:
             return True
+        statement, params = self._required
         if self._met is None:
-            statement, params = self._required
+            self._met = bool(await self.rows(statement, params))
+        if not self._met and self.on_replica:
+            await self.to_primary()
             self._met = bool(await self.rows(statement, params))
         return self._met
 
@@ -443,19 +456,55 @@ class Reads:
         """The rows of one read (``params`` for its named bind parameters), as sequences."""
         async with self._lock:
             try:
-                for attempt in (1, 2):
-                    if self._connection is None:
-                        await self._connect()
+                if self.on_replica:
                     try:
-                        return await self._run(statement, params)
+                        return await self._attempt(statement, params)
                     except Exception as error:
-                        if attempt == 2 or not _lost(error):
+                        if not _replica_fault(error):
                             raise
-                        await self._discard()
-                raise AssertionError("unreachable")
+                        assert self.router is not None
+                        self.router.failed(self.engine, error)
+                        await self._drop()
+                        self.engine = self.router.primary
+                return await self._attempt(statement, params)
             finally:
                 if not self._held:
                     await self._release()
+
+    async def _attempt(
+        self, statement: Executable, params: Mapping[str, Any] | None
+    ) -> Sequence[Any]:
+        for attempt in (1, 2):
+            if self._connection is None:
+                await self._connect()
+            try:
+                rows = await self._run(statement, params)
+            except Exception as error:
+                if attempt == 2 or not _lost(error):
+                    raise
+                await self._discard()
+            else:
+                if self.router is not None:
+                    self.router.counted(self.engine)
+                return rows
+        raise AssertionError("unreachable")
+
+    @property
+    def on_replica(self) -> bool:
+        """True while the reads go to a replica."""
+        return self.router is not None and self.engine is not self.router.primary
+
+    async def use(self, engine: AsyncEngine) -> None:
+        """Run the next reads on ``engine`` (giving back a connection held elsewhere)."""
+        async with self._lock:
+            if engine is not self.engine:
+                await self._release()
+                self.engine = engine
+
+    async def to_primary(self) -> None:
+        """Run the rest of the reads on the primary (a write's request, or a fallback)."""
+        if self.router is not None:
+            await self.use(self.router.primary)
 
     async def release(self) -> None:
         """Return the connection to the pool (the next read takes one again)."""
@@ -477,6 +526,16 @@ class Reads:
         if connection is not None:
             await connection.close()
 
+    async def _drop(self) -> None:
+        """Close a connection that failed, never returning it to the pool."""
+        connection, self._connection, self._driver = self._connection, None, None
+        self._autocommit = False
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.invalidate()
+            with contextlib.suppress(Exception):
+                await connection.close()
+
     async def _discard(self) -> None:
         """Drop a connection found dead, and with it the pool's other stale connections.
 
@@ -490,7 +549,7 @@ class Reads:
             return
         try:
             await connection.execute(_ALIVE)
-        except DBAPIError:
+        except (DBAPIError, InvalidRequestError):  # lost, or left in a failed state
             pass
         else:  # alive after all: still never reuse it
             await connection.invalidate()
@@ -550,6 +609,35 @@ class Reads:
             self._autocommit = True
         result = await connection.execute(statement, dict(params) if params else None)
         return result.all()
+
+
+class ReadRouting(Protocol):
+    """Where reads may go (``storage.replicas.ReadRouter``), as ``Reads`` sees it."""
+
+    primary: AsyncEngine
+
+    def failed(self, engine: AsyncEngine, error: BaseException) -> None:
+        """A read on the replica ``engine`` failed."""
+
+    def counted(self, engine: AsyncEngine) -> None:
+        """A read ran on ``engine``."""
+
+
+def _replica_fault(error: BaseException) -> bool:
+    """True for a failure a replica may cause: gone, refused, timed out, cancelled.
+
+    The primary runs the read instead; a wrong statement would fail there too.
+    """
+    return isinstance(
+        error,
+        DBAPIError
+        | SQLAlchemyTimeout
+        | DatabaseUnavailable
+        | OSError
+        | asyncio.TimeoutError
+        | asyncpg.PostgresError
+        | asyncpg.InterfaceError,
+    )
 
 
 def _lost(error: BaseException) -> bool:

@@ -22,7 +22,6 @@ from gateway.graphql.context import Info
 from gateway.graphql.inputs import SessionFilter
 from gateway.graphql.planning import PlannedSubscription
 from gateway.graphql.types import Session
-from gateway.ratelimit import owner_of
 from gateway.sockets import TOO_MANY, close_reason
 from gateway.state import GatewayState
 from resolvers.errors import TooManyConnections
@@ -68,7 +67,7 @@ class Subscription:
         state = GatewayState.of(context.request)
         principal = context.scope.principal
         resolver_filter = (filter or SessionFilter()).to_resolver_filter()
-        owner = owner_of(principal)
+        owner = principal.owner
         try:
             state.sockets.subscribe(owner)
         except TooManyConnections as refused:

@@ -28,7 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from gateway.graphql.errors import client_error
 from gateway.graphql.persisted import DocumentTransportWSHandler
-from gateway.ratelimit import charge, owner_of
+from gateway.ratelimit import charge
 from gateway.sockets import FORBIDDEN, REJECTION, TOO_MANY, close_reason
 from gateway.state import GatewayState
 from resolvers.errors import RateLimited, TooManyConnections, Unauthenticated
@@ -71,7 +71,7 @@ class GatewayTransportWSHandler(DocumentTransportWSHandler):
         if not self.connection_acknowledged or self.context.request_scope is None:
             return
         principal = self.context.request_scope.principal
-        self.owner, self.subject = owner_of(principal), principal.subject
+        self.owner, self.subject = principal.owner, principal.subject
         try:
             self._state.sockets.open(self)
         except TooManyConnections as refused:
