@@ -89,6 +89,19 @@ def _parser() -> argparse.ArgumentParser:
         help="instead of the scenarios: mixed load for SECONDS, RSS sampled every 10 s",
     )
     parser.add_argument(
+        "--scaling",
+        default="",
+        metavar="COUNTS",
+        help="instead of the scenarios: (a) and (c) with each number of workers in COUNTS "
+        "(e.g. 1,2,4), saying whether the cores or the database bind (results/scaling.json)",
+    )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="with --scaling: run each worker count again reading from a streaming replica "
+        "of the local cluster (pg_basebackup -R, as the tests make one)",
+    )
+    parser.add_argument(
         "--max-minutes", type=float, default=60, help="stop everything after this long"
     )
     return parser
@@ -145,9 +158,11 @@ class Bench:
         before = loadgen.statements(server.port) if count_sql else None
         cpu_before = _cpu_seconds(server)
         db_before = monitor.backend_cpu()
+        machine_before = _machine_busy_seconds()
         summary = loadgen.run_wrk(self.wrk, server.port, self.load, token, requests, devices)
         cpu = _cpu_seconds(server) - cpu_before
         db_cpu = monitor.backend_cpu() - db_before
+        machine_busy = _machine_busy_seconds() - machine_before
         after = loadgen.statements(server.port) if count_sql else None
         peak = monitor.peak()
         requests_done = summary["requests"]
@@ -184,6 +199,11 @@ class Bench:
             "workers": self.args.workers if server_name == "gateway" else 1,
             "error_samples": summary.get("error_samples", []),
             "load_average_1min": round(os.getloadavg()[0], 2),
+            # Cores busy while wrk ran: the gateway's workers, PostgreSQL's backends of
+            # the bench database, and the whole machine (wrk and everyone else included).
+            "gateway_cores": cpu / seconds if seconds else None,
+            "db_cores": db_cpu / seconds if seconds and monitor.database else None,
+            "machine_cores": machine_busy / seconds if seconds else None,
         }
         log(
             f"{key}: {result['rps']:.1f} req/s, p50 {result['p50_ms']:.1f} ms, "
@@ -789,6 +809,65 @@ class Bench:
         print(f"setup {meta['setup_seconds']:.0f} s, measuring {meta['measure_seconds']:.0f} s")
         return 0
 
+    def scaling(self) -> int:
+        """(a) and (c) with 1, 2, 4 ... workers (and with a replica): what binds at each."""
+        import contextlib
+
+        from bench import datasets, report, servers
+        from bench import scenarios as sc
+
+        args = self.args
+        counts = [int(n) for n in args.scaling.split(",") if n.strip()]
+        count = datasets.prepare_postgres(self.pg_url, args.sessions, args.reseed)
+        token = datasets.admin_token(self.pg_url)
+        fx = datasets.fixtures(self.pg_url, 0)
+        busy = _busy_percent()
+        scenarios = [
+            ("a", "(a) GraphQL frontend list", sc.frontend_list(fx.location_id)),
+            ("c", "(c) REST v2 list, limit 100", sc.V2_LIST),
+        ]
+        with contextlib.ExitStack() as stack:
+            setups: list[tuple[int, str | None]] = [(n, None) for n in counts]
+            if args.replica:
+                from tests.replica import streaming_replica
+
+                log("making a streaming replica of the local cluster (pg_basebackup -R)")
+                replica = stack.enter_context(streaming_replica())
+                setups += [(n, replica.url(self.pg_url)) for n in counts]
+            for workers, replica_url in setups:
+                args.workers = workers  # what measure() records, and SQL/req only at 1
+                name = f"gateway-{workers}w" + ("-replica" if replica_url else "")
+                extra = {"DATABASE_REPLICA_URLS": replica_url} if replica_url else {}
+                if workers > 1:  # each worker's pool must fit max_connections
+                    extra |= {"DB_POOL_SIZE": "12", "DB_MAX_OVERFLOW": "4"}
+                server = servers.gateway(self.pg_url, workers, self.logs, name, extra)
+                with servers.running(server, database=self.database) as (gw, monitor):
+                    for key, label, request in scenarios:
+                        result = self.measure(
+                            gw, monitor, f"{key}/gateway", label, "postgresql", token, [request]
+                        )
+                        result["replica"] = replica_url is not None
+                        if replica_url:
+                            result["reads_routed"] = _reads_routed(gw.port)
+                        result["binds"] = _binds(result)
+        document = {
+            "meta": {
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "gateway_commit": tools.git_commit(),
+                "machine": _machine(),
+                "options": dict(vars(args)),
+                "postgresql_sessions": count,
+                "cpu_busy_before_percent": busy,
+            },
+            "results": self.results,
+            "table": scaling_table(self.results),
+        }
+        report.write_json(RESULTS / "scaling.json", document)
+        print()
+        print(document["table"])
+        print(f"\nwrote {RESULTS / 'scaling.json'}")
+        return 0
+
     def soak(self) -> int:
         from bench import datasets, report, servers
         from bench import scenarios as sc
@@ -898,6 +977,72 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def scaling_table(results: list[dict[str, Any]]) -> str:
+    """One Markdown row per worker count, replica and scenario: throughput and CPU."""
+    lines = [
+        "| scenario | workers | replica | req/s | p50 ms | p99 ms | gateway CPU ms/req "
+        "| PostgreSQL CPU ms/req | cores busy: gateway / PostgreSQL / machine | binds |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+
+    def number(value: float | None, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:,.{digits}f}"
+
+    for r in sorted(results, key=lambda r: (r["scenario"], r.get("replica", False), r["workers"])):
+        cores = " / ".join(
+            number(r.get(k), 2) for k in ("gateway_cores", "db_cores", "machine_cores")
+        )
+        lines.append(
+            f"| {r['label']} | {r['workers']} | {'yes' if r.get('replica') else 'no'} "
+            f"| {number(r['rps'])} | {number(r['p50_ms'])} | {number(r['p99_ms'])} "
+            f"| {number(r['cpu_ms_per_request'], 2)} | {number(r['db_cpu_ms_per_request'], 2)} "
+            f"| {cores} | {r.get('binds', '')} |"
+        )
+    return "\n".join(lines)
+
+
+def _binds(result: dict[str, Any]) -> str:
+    """What limited a run: every core busy, each worker at its core, or neither."""
+    cores = os.cpu_count() or 1
+    gateway = result.get("gateway_cores") or 0.0
+    database = result.get("db_cores") or 0.0
+    machine = result.get("machine_cores") or 0.0
+    if machine >= 0.9 * cores:
+        others = machine - gateway - database  # wrk, and whatever else runs
+        if others > gateway + database:
+            return f"the cores ({machine:.2f} of {cores} busy, {others:.2f} by wrk and others)"
+        side = "the gateway" if gateway >= database else "PostgreSQL"
+        return f"the cores ({machine:.2f} of {cores} busy; {side} uses most)"
+    if gateway >= 0.9 * result["workers"]:
+        return "the gateway workers (each near a whole core)"
+    if database >= 0.9 * cores / 2:
+        return "PostgreSQL"
+    return "neither: the clients wait on round trips"
+
+
+def _reads_routed(port: int) -> dict[str, float]:
+    """``session_gateway_db_reads_routed_total`` by target, from one worker's /metrics."""
+    from bench import servers
+
+    status, body = servers.http_request(port, "GET", "/metrics", timeout=5)
+    routed: dict[str, float] = {}
+    if status != 200:
+        return routed
+    for line in body.decode().splitlines():
+        if line.startswith("session_gateway_db_reads_routed_total{"):
+            target = line.split('target="', 1)[1].split('"', 1)[0]
+            routed[target] = float(line.rsplit(" ", 1)[1])
+    return routed
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core, every process)."""
+    import psutil
+
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
 def _cpu_seconds(server: Any) -> float:
     """User + system CPU time of the server's workers so far (those alive now)."""
     import psutil
@@ -955,7 +1100,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, terminate)
     bench = Bench(args)
     try:
-        return bench.soak() if args.soak else bench.run()
+        if args.soak:
+            return bench.soak()
+        return bench.scaling() if args.scaling else bench.run()
     except KeyboardInterrupt:
         log("interrupted")
         return 130

@@ -166,8 +166,14 @@ def _uvicorn_workers(server: Server) -> list[psutil.Process]:
     return spawned or [main]
 
 
-def gateway(database_url: str, workers: int, log_dir: Path, label: str = "gateway") -> Server:
-    """``session-gateway serve --workers N`` with production settings."""
+def gateway(
+    database_url: str,
+    workers: int,
+    log_dir: Path,
+    label: str = "gateway",
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """``session-gateway serve --workers N`` with production settings (and ``extra_env``)."""
     port = free_port()
     env = {
         "DATABASE_URL": database_url,
@@ -183,6 +189,7 @@ def gateway(database_url: str, workers: int, log_dir: Path, label: str = "gatewa
         # Likewise the open-session quota is checked but never refuses: the demo data's
         # busiest riders already hold more open sessions than the default allows.
         "MAX_OPEN_SESSIONS_PER_USER": "1000000",
+        **(extra_env or {}),
     }
     argv = [GATEWAY, "serve", "--host", "127.0.0.1", "--port", str(port)]
     argv += ["--workers", str(workers)]
