@@ -45,7 +45,7 @@ from storage.database import DatabaseOptions, Reads, create_engine, fetch_rows
 logger = logging.getLogger("session_gateway.replicas")
 
 # A position no replica reaches: what a principal's last write is when it cannot be known.
-UNKNOWN = 1 << 64
+UNKNOWN = (1 << 64) - 1
 _PRIMARY_LSN = text("SELECT pg_current_wal_lsn()::text")
 _REPLICA_LSN = text("SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text")
 # A hot standby cancels a query that conflicts with the WAL it replays: a retry on the
@@ -255,9 +255,18 @@ class ReadRouter:
         return serving[0].engine if serving else self.primary
 
     async def wrote(self, owner: str, reads: Reads) -> None:
-        """Remember the primary's WAL position for ``owner``, read right after its commit."""
-        [row] = await reads.rows(_PRIMARY_LSN)
-        await self.memory.remember(owner, parse_lsn(row[0]))
+        """Remember the primary's WAL position for ``owner``, read right after its commit.
+
+        The write has committed whatever happens here: if the position cannot be read,
+        ``owner`` reads from the primary until the memory forgets.
+        """
+        try:
+            [row] = await reads.rows(_PRIMARY_LSN)
+            lsn = parse_lsn(row[0])
+        except Exception as error:
+            logger.warning("could not read the WAL position after a write: %s", error)
+            lsn = UNKNOWN
+        await self.memory.remember(owner, lsn)
 
     def counted(self, engine: AsyncEngine) -> None:
         """Count one read run on ``engine``."""
@@ -276,6 +285,13 @@ class ReadRouter:
         if not self.replicas:
             return
         await self.check()
+        for replica in self.replicas:
+            if not replica.in_rotation:
+                logger.warning(
+                    "replica %s is not in rotation (%s): reads go elsewhere until it is",
+                    replica.name,
+                    replica.error or replica.state,
+                )
         self._task = asyncio.create_task(self._keep_checking(), name="replica checks")
 
     async def stop(self) -> None:

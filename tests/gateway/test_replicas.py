@@ -296,3 +296,23 @@ async def test_every_process_reads_its_principals_writes_through_redis(replica, 
                 async with httpx.AsyncClient(base_url=base) as fresh:
                     assert set(written) <= await sessions_seen(fresh, user)
         assert not set(written) & await sessions_seen(client, admin)
+
+
+async def test_a_replica_that_never_answers_leaves_reads_to_the_primary(database):
+    from tests.live_server import free_port
+
+    gone = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nowhere"
+    async with (
+        running_app(database.url, database_replica_urls=gone, replica_check_seconds=0.1) as app,
+        in_process_client(app) as client,
+    ):
+        router = router_of(app)
+        assert router.replicas[0].state == "down"
+        assert await data(client, database.tokens["admin"], LIST)
+        assert router.reads_by_target["replica"] == 0
+        assert router.reads_by_target["primary"] > 0
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        [report] = ready.json()["replicas"]
+        assert report["state"] == "down" and "lagSeconds" not in report
+        assert report["name"].endswith("/nowhere")
