@@ -316,3 +316,56 @@ async def test_a_replica_that_never_answers_leaves_reads_to_the_primary(database
         [report] = ready.json()["replicas"]
         assert report["state"] == "down" and "lagSeconds" not in report
         assert report["name"].endswith("/nowhere")
+
+
+async def test_a_request_never_holds_two_connections_across_primary_and_replica(replica, database):
+    from sqlalchemy import event
+
+    replica.catch_up()
+    async with (
+        running_app(
+            database.url,
+            database_replica_urls=replica.url(database.url),
+            replica_check_seconds=600.0,  # checked once at start-up: no checks meanwhile
+            max_open_sessions_per_user=0,
+        ) as app,
+        in_process_client(app) as client,
+    ):
+        router = router_of(app)
+        assert router.replicas[0].in_rotation
+        pools = [
+            app.state.gateway.engine.sync_engine.pool,
+            router.replicas[0].engine.sync_engine.pool,
+        ]
+        # Every connection but the live-update reader's: woken by the write, it reads the
+        # change on a task of its own, while the next request may already run.
+        feed = app.state.gateway.live._task
+        held, peak = [0], [0]
+
+        def checkout(*_: Any) -> None:
+            if asyncio.current_task() is not feed:
+                held[0] += 1
+                peak[0] = max(peak[0], held[0])
+
+        def checkin(*_: Any) -> None:
+            if asyncio.current_task() is not feed:
+                held[0] -= 1
+
+        for pool in pools:
+            event.listen(pool, "checkout", checkout)
+            event.listen(pool, "checkin", checkin)
+        try:
+            user = database.tokens["user_a"]
+            before = dict(router.reads_by_target)
+            await sessions_seen(client, user)  # on the replica
+            # The mutation looks its token up on the replica, then moves to the primary.
+            new = await started(client, user, database.engine)
+            assert new in await sessions_seen(client, user)  # wherever the write is
+            assert router.reads_by_target["replica"] > before["replica"]
+            assert router.reads_by_target["primary"] > before["primary"]
+            assert peak[0] == 1
+        finally:
+            for pool in pools:
+                event.remove(pool, "checkout", checkout)
+                event.remove(pool, "checkin", checkin)
+        assert held[0] == 0
