@@ -1,5 +1,6 @@
 """One request's loaders, each created on first use inside the running event loop."""
 
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
@@ -45,11 +46,15 @@ class Loaders:
         if observe is None:
             return loader
         name = type(loader).__name__
-        load: Callable[[Sequence[Any]], Awaitable[list[Any]]] = loader.batch_load_fn  # type: ignore[attr-defined]
+        # The class's function and a weak reference, not the bound method: a closure over
+        # that would tie the loader to itself, and every request's loaders, with all they
+        # hold, would be a reference cycle left for the garbage collector's full passes.
+        load: Callable[[Any, Sequence[Any]], Awaitable[list[Any]]] = type(loader).batch_load_fn  # type: ignore[attr-defined]
+        owner = weakref.ref(loader)
 
         async def batch_load_fn(keys: Sequence[Any]) -> list[Any]:
             observe(name, len(keys))
-            return await load(keys)
+            return await load(owner(), keys)
 
         loader.batch_load_fn = batch_load_fn  # type: ignore[attr-defined]
         return loader

@@ -41,3 +41,28 @@ async def test_a_failed_batch_fails_every_caller_of_its_tick():
     assert loader.batches == [[1, 2]]
     with pytest.raises(RuntimeError):
         await loader.load_values([5])
+
+
+async def test_a_requests_loaders_are_freed_without_the_garbage_collector():
+    """Watched loaders hold no reference cycle: what a request loaded dies with it.
+
+    A cycle would leave every request's loaders, and everything their caches hold, to
+    the collector's passes, which then grow with the traffic (the tails of big reads).
+    """
+    import gc
+    import weakref
+
+    from loaders.registry import Loaders
+
+    observed: list[tuple[str, int]] = []
+    loaders = Loaders(reads=None, visibility=None, observe_batch=lambda *b: observed.append(b))  # type: ignore[arg-type]
+    watched = loaders._watched(Squares())
+    assert await watched.load_values([2, 3]) == {2: 4, 3: 9}
+    assert observed == [("Squares", 2)]
+    gone = weakref.ref(watched)
+    gc.disable()
+    try:
+        del watched, loaders
+        assert gone() is None
+    finally:
+        gc.enable()
