@@ -467,6 +467,12 @@ class Reads:
                         await self._drop()
                         self.engine = self.router.primary
                 return await self._attempt(statement, params)
+            except asyncio.CancelledError:
+                # Cancelled mid-statement (a sibling field failed and its task group
+                # cancelled this one): the connection's state is unknown. It is never used
+                # again; the request's next read takes a fresh one.
+                await self._drop()
+                raise
             finally:
                 if not self._held:
                     await self._release()

@@ -425,7 +425,6 @@ _ARGUMENTS = {
         "(first: 3, orderBy: [END_TIME_ASC])",
         "(last: 2, orderBy: FEE_DESC, filter: {status: [ENDED, ACTIVE]})",
         f'(first: 2, orderBy: [START_TIME_DESC], filter: {{locationId: "{LOC_X}"}})',
-        "(first: 5, orderBy: [CREATED_AT_ASC, FEE_ASC])",  # refused: one order at most
     ],
     **{
         (parent, "sessions"): [

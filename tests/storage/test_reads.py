@@ -225,3 +225,31 @@ async def test_postgresql_estimates_a_table_from_its_statistics_and_its_size(tmp
     assert analysed == [analysed_count]
     assert grown_count > 9 * analysed_count
     assert 0.9 * grown_count <= grown[0] <= 1.1 * grown_count, (grown, grown_count)
+
+
+# A statement that takes a while on each database (one the test cancels under way).
+_SLOW = {
+    "postgresql": "SELECT pg_sleep(2)",
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000000)"
+    " SELECT count(*) FROM n",
+}
+
+
+async def test_a_read_cancelled_under_way_leaves_the_reader_usable(engine):
+    """A sibling's failure cancels a read mid-statement: the request's next read works.
+
+    Its connection's state is unknown, so it is dropped, never reused: the next read of
+    the same request takes a fresh one, and nothing stays checked out.
+    """
+    from sqlalchemy import literal, text
+
+    reads = Reads(engine, held=True)
+    slow = asyncio.ensure_future(reads.rows(text(_SLOW[engine.dialect.name])))
+    await asyncio.sleep(0.3)
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    for _ in range(2):  # the second run of a kept statement goes by the driver
+        assert [tuple(r) for r in await reads.rows(select(literal(7)))] == [(7,)]
+    await reads.release()
+    assert engine.sync_engine.pool.checkedout() == 0
