@@ -46,7 +46,7 @@ from storage.queries import (
 from storage.records import DeviceRecord, EventRecord, SessionRow
 
 
-class _VisibleSessionsLoader(BatchLoader[K, V]):
+class VisibleSessionsLoader(BatchLoader[K, V]):
     """A loader of sessions the caller may see, its statement built once per shape."""
 
     statements: ClassVar[dict[Hashable, Select[Any]]]
@@ -75,7 +75,7 @@ class _VisibleSessionsLoader(BatchLoader[K, V]):
         return await self.reads.rows(statement, {**self.visibility.params, **params})
 
 
-class SessionByIdLoader(_VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
+class SessionByIdLoader(VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
     """Sessions by id as stored rows with their events, among those the caller may see."""
 
     def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
@@ -138,7 +138,7 @@ class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]
         return grouped_in_key_order(keys, ((row[0], device_from_row(row[1:])) for row in rows))
 
 
-class OpenSessionByDeviceLoader(_VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
+class OpenSessionByDeviceLoader(VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
     """The booked or active session of each device, among those the caller may see."""
 
     def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
@@ -198,7 +198,7 @@ class NestedPageKey:
     order: SessionOrder = DEFAULT_ORDER
 
 
-class SessionsByParentLoader(_VisibleSessionsLoader[NestedPageKey, list[SessionRow]]):
+class SessionsByParentLoader(VisibleSessionsLoader[NestedPageKey, list[SessionRow]]):
     """The first sessions of many devices, locations or fleets in one query per batch.
 
     Each key gets ``limit`` rows at most (callers ask for one more than the page size to
@@ -278,7 +278,7 @@ class SessionsByParentLoader(_VisibleSessionsLoader[NestedPageKey, list[SessionR
         return result
 
 
-class SessionCountByParentLoader(_VisibleSessionsLoader[tuple[Parent, uuid.UUID], int]):
+class SessionCountByParentLoader(VisibleSessionsLoader[tuple[Parent, uuid.UUID], int]):
     """How many visible sessions each device, location or fleet has: one query per kind."""
 
     def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:

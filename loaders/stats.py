@@ -6,10 +6,10 @@ rider sees only their own share of a location's use, an operator the use of thei
 """
 
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -22,7 +22,7 @@ from sqlalchemy import (
     select,
 )
 
-from loaders.base import BatchLoader, Reads, Visibility
+from loaders.sessions import VisibleSessionsLoader
 from storage.enums import SessionStatus
 from storage.models import Device, Session
 from storage.queries import in_keys
@@ -80,36 +80,10 @@ class Window:
     now: datetime
 
 
-class _StatementLoader(BatchLoader[Any, Any]):
-    statements: ClassVar[dict[Hashable, Select[Any]]]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.statements = {}
-
-    def __init__(self, reads: Reads, visibility: Visibility) -> None:
-        super().__init__()
-        self.reads = reads
-        self.visibility = visibility
-
-    def build(self, dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
-        """The statement for ``dialect`` and a visibility condition (values bound by name)."""
-        raise NotImplementedError
-
-    async def fetch(self, params: dict[str, Any]) -> Sequence[Any]:
-        """Run the statement (built once per shape) with ``params``."""
-        dialect = self.reads.dialect
-        shape = (dialect, self.visibility.shape)
-        statement = self.statements.get(shape)
-        if statement is None:
-            statement = self.statements[shape] = self.build(dialect, self.visibility.condition)
-        return await self.reads.rows(statement, {**self.visibility.params, **params})
-
-
-class OccupancyLoader(_StatementLoader):
+class OccupancyLoader(VisibleSessionsLoader[Any, Any]):
     """Locations' occupancy by location id."""
 
-    def build(self, dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
+    def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
         """Devices per location, and those with a visible active session."""
         # The status written into the SQL, not bound: a generic plan then knows it and
         # reads the partial index of open sessions by device.
@@ -133,10 +107,10 @@ class OccupancyLoader(_StatementLoader):
         return [found.get(key, Occupancy(0, 0)) for key in keys]
 
 
-class UtilizationLoader(_StatementLoader):
+class UtilizationLoader(VisibleSessionsLoader[Any, Any]):
     """Locations' utilization by ``Window``: one statement per window asked for."""
 
-    def build(self, dialect: str, visible: ColumnElement[bool]) -> Select[Any]:
+    def build(self, dialect: str, visible: ColumnElement[bool], *extra: Any) -> Select[Any]:
         """Devices per location, and the device time visible sessions held in the window."""
         start = bindparam("window_start", type_=_TIME)
         end = bindparam("window_end", type_=_TIME)
