@@ -9,20 +9,14 @@ session durations, and the occupancy of every location, kept live by the
 ``sessionUpdated`` subscription over graphql-transport-ws.
 """
 
-import json
 from html import escape
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from gateway.graphql.explorer import CONTENT_SECURITY_POLICY, STATIC_PATH
+from gateway.graphql.explorer import CONTENT_SECURITY_POLICY, STATIC_PATH, script_json
 
 DASHBOARD_PATH = "/dashboard"
-
-
-def _script_json(value: object) -> str:
-    text = json.dumps(value)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def dashboard_page(root_path: str) -> str:
@@ -62,7 +56,7 @@ def dashboard_page(root_path: str) -> str:
       <ul id="occupancy"></ul>
     </section>
   </main>
-  <script id="dashboard-config" type="application/json">{_script_json(config)}</script>
+  <script id="dashboard-config" type="application/json">{script_json(config)}</script>
   <script src="{static}/uPlot.iife.min.js"></script>
   <script src="{static}/dashboard.js"></script>
 </body>

@@ -230,7 +230,8 @@ def example_tabs(headers: str, now: datetime | None = None) -> list[dict[str, An
     ]
 
 
-def _script_json(value: object) -> str:
+def script_json(value: object) -> str:
+    """JSON to embed in a <script> element."""
     # Inside <script>, "</script>" or "<!--" in a string would end or change the element.
     text = json.dumps(value)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -262,7 +263,7 @@ def explorer_page(root_path: str, demo_token: str) -> str:
 </head>
 <body>
   <div id="graphiql">Loading GraphiQL&hellip;</div>
-  <script id="explorer-config" type="application/json">{_script_json(config)}</script>
+  <script id="explorer-config" type="application/json">{script_json(config)}</script>
   <script src="{static}/react.production.min.js"></script>
   <script src="{static}/react-dom.production.min.js"></script>
   <script src="{static}/graphiql.min.js"></script>
