@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.enums import Role
 from storage.models import Session, SessionEvent
-from tests.conftest import BACKENDS, in_process_client, prepared_database, running_app
+from tests.conftest import BACKENDS, prepared_database
 from tests.fixtures.dataset import (
     DOCK_X,
     EBIKE_F,
@@ -42,7 +42,7 @@ from tests.fixtures.dataset import (
     session_row,
 )
 from tests.fixtures.dataset import SESSIONS as DATASET_SESSIONS
-from tests.graphql.test_planned import PRINCIPALS, TIED, Lanes
+from tests.graphql.test_planned import PRINCIPALS, TIED, Lanes, lanes_over
 
 # Ties in the other keys too: a fee, a start and a creation time shared with the dataset,
 # and a rental that starts and ends at one location (counted once there).
@@ -124,12 +124,9 @@ async def ordered(
     unlimited = {"rate_limit_burst": 10**9, "rate_limit_per_second": 1e9}
     async with (
         prepared_database(request.param, directory, _with_more_ties) as (url, tokens),
-        running_app(url, **unlimited) as app,
-        in_process_client(app) as client,
-        running_app(url, graphql_planner=False, **unlimited) as reference_app,
-        in_process_client(reference_app) as reference,
+        lanes_over(url, **unlimited) as lanes,
     ):
-        yield Lanes(app, client, reference), tokens
+        yield lanes, tokens
 
 
 LIST = """query Ordered($filter: SessionFilter, $order: [SessionOrder!], $first: Int,

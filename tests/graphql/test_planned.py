@@ -13,6 +13,7 @@ import base64
 import re
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,18 @@ def _headers(response: httpx.Response) -> list[tuple[str, str]]:
     return [(k, v) for k, v in response.headers.items() if not k.startswith("ratelimit")]
 
 
+@asynccontextmanager
+async def lanes_over(url: str, **settings: Any) -> AsyncIterator[Lanes]:
+    """The gateway as it serves and one on the reference path, over the database at ``url``."""
+    async with (
+        running_app(url, **settings) as app,
+        in_process_client(app) as client,
+        running_app(url, graphql_planner=False, **settings) as reference_app,
+        in_process_client(reference_app) as reference,
+    ):
+        yield Lanes(app, client, reference)
+
+
 @pytest.fixture(scope="session")
 async def lanes(backend: Backend) -> AsyncIterator[Lanes]:
     # Generated documents alias freely and cost much (counts too); the alias, cost and rate
@@ -154,13 +167,8 @@ async def lanes(backend: Backend) -> AsyncIterator[Lanes]:
         "rate_limit_burst": 10**9,
         "rate_limit_per_second": 1e9,
     }
-    async with (
-        running_app(backend.url, **unlimited) as app,
-        in_process_client(app) as client,
-        running_app(backend.url, graphql_planner=False, **unlimited) as reference_app,
-        in_process_client(reference_app) as reference,
-    ):
-        yield Lanes(app, client, reference)
+    async with lanes_over(backend.url, **unlimited) as lanes:
+        yield lanes
 
 
 # Sessions whose reference times tie with the dataset's: pages must split ties by id.
@@ -189,12 +197,9 @@ async def tied(
     directory = tmp_path_factory.mktemp("ties")
     async with (
         prepared_database(request.param, directory, _with_ties) as (url, tokens),
-        running_app(url) as app,
-        in_process_client(app) as client,
-        running_app(url, graphql_planner=False) as reference_app,
-        in_process_client(reference_app) as reference,
+        lanes_over(url) as lanes,
     ):
-        yield Lanes(app, client, reference), tokens
+        yield lanes, tokens
 
 
 async def test_ties_in_reference_time_page_alike_on_both_lanes(

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from storage.database import count_statements
-from tests.conftest import BACKENDS, auth, in_process_client, prepared_database, running_app
+from tests.conftest import BACKENDS, auth, prepared_database
 from tests.fixtures.dataset import DEVICES, LOC_X, LOCATIONS, S
 from tests.fixtures.stats import LOC_W, W_DEVICES, W_LOCATION, load_stats_dataset, visible
-from tests.graphql.test_planned import Lanes
+from tests.graphql.test_planned import Lanes, lanes_over
 
 SUBJECTS = ["admin", "user_a", "user_b", "operator_w", "operator_x", "operator_f"]
 ZONES = {loc: zone for loc, _, zone in [*LOCATIONS, W_LOCATION]}
@@ -36,12 +36,9 @@ async def stats_lanes(
     unlimited: dict[str, Any] = {"rate_limit_burst": 10**9, "rate_limit_per_second": 1e9}
     async with (
         prepared_database(request.param, directory, load_stats_dataset) as (url, tokens),
-        running_app(url, **unlimited) as app,
-        in_process_client(app) as client,
-        running_app(url, graphql_planner=False, **unlimited) as reference_app,
-        in_process_client(reference_app) as reference,
+        lanes_over(url, **unlimited) as lanes,
     ):
-        yield Lanes(app, client, reference), tokens
+        yield lanes, tokens
 
 
 # The oracle ---------------------------------------------------------------------------
