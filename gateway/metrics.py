@@ -148,7 +148,9 @@ class _ReadPaths(Collector):
         reads = CounterMetricFamily(
             "session_gateway_db_reads",
             "Reads run by this process: by the driver (compiled once) or by SQLAlchemy"
-            " (a statement on its first run, or one built for a single request)",
+            " (a statement on its first run, or one built for a single request); 'packed':"
+            " the driver's reads on SQLite whose rows came as one JSON document, 'carried':"
+            " token checks that rode along another read",
             labels=["path"],
         )
         for path, count in self.by_path.items():

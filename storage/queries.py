@@ -26,6 +26,7 @@ from sqlalchemy import (
     UnaryExpression,
     any_,
     bindparam,
+    cast,
     func,
     literal_column,
     null,
@@ -44,7 +45,7 @@ from sqlalchemy.types import NullType
 
 from storage.models import AuxiliaryDevice, Device, Fleet, Location, Session, SessionEvent
 from storage.records import SessionRow
-from storage.types import JsonList, TZDateTime
+from storage.types import JsonList, TZDateTime, uuid_of
 
 SESSION_COLUMNS = tuple(Session.__table__.columns)
 # What the catalog records hold, in record order.
@@ -72,7 +73,7 @@ _Column = ColumnElement[Any] | QueryableAttribute[Any]
 _EMPTY_ARRAY: ColumnElement[Any] = literal_column("'{}'")
 _EVENT_NAMES = JsonList(str)
 _EVENT_TIMES = JsonList(datetime.fromisoformat)
-_DEVICE_IDS = JsonList(uuid.UUID)
+_DEVICE_IDS = JsonList(uuid_of)
 
 
 def select_sessions() -> Select[tuple[object, ...]]:
@@ -209,10 +210,17 @@ def session_aggregates(
 
 
 def _unless_needed(column: Any, fields: frozenset[str] | None) -> Any:
-    """``column``, or a null in its place when ``fields`` does not name it."""
+    """``column``, or a null of its type in its place when ``fields`` does not name it.
+
+    Typed, so that SQLite's packed reads know it holds no reals (``storage.database``);
+    a cast, so that PostgreSQL says so too (its bare NULL is text, which SQLAlchemy's
+    asyncpg processors refuse for a numeric column).
+    """
     if fields is None or column.name in fields:
         return column
-    return null().label(column.name)
+    if isinstance(column.type, NullType):  # PostgreSQL's aggregates: typed by the driver
+        return null().label(column.name)
+    return cast(null(), column.type).label(column.name)
 
 
 def session_row_selection(fields: frozenset[str] | None = None) -> list[Any]:

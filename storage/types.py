@@ -1,10 +1,12 @@
 """Column types that behave the same on SQLite and PostgreSQL."""
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from asyncpg.pgproto.pgproto import UUID as _UUID
 from sqlalchemy import DateTime, Dialect, Text
 from sqlalchemy.types import TypeDecorator
 
@@ -51,7 +53,22 @@ class JsonList(TypeDecorator[list[Any]]):
         self.item = item
 
     def process_result_value(self, value: Any, dialect: Dialect) -> list[Any]:
-        """The decoded list; an empty aggregate is ``[]``."""
+        """The decoded list; an empty aggregate is ``[]``.
+
+        ``value`` is the aggregate's JSON text, or its items where the read parsed them
+        already (``storage.database`` nests them in a packed read).
+        """
         if value is None:
             return []
-        return [self.item(item) for item in orjson.loads(value)]
+        items = value if type(value) is list else orjson.loads(value)
+        return [self.item(item) for item in items]
+
+
+def uuid_of(hex_digits: str) -> uuid.UUID:
+    """A uuid from its text (32 hex digits, or hyphenated), as a fast ``uuid.UUID``.
+
+    asyncpg's ``UUID``, the type PostgreSQL's reads return: it parses and prints 8 times
+    faster than ``uuid.UUID`` and equals, hashes and pickles like it.
+    """
+    parsed: uuid.UUID = _UUID(hex_digits)
+    return parsed

@@ -158,6 +158,7 @@ async def test_a_deep_v2_page_is_an_index_range_scan_without_offset(
     sql, params = await _deep_page_query(history, token)
     if history.kind == "sqlite":
         # SQLAlchemy always renders SQLite's LIMIT with an OFFSET; a keyset page passes 0.
+        # (Read row by row, not packed: the body shows reals, a rental's battery use.)
         assert sql.endswith("LIMIT ? OFFSET ?") and params[-1] == 0, (sql, params)
     else:
         assert "OFFSET" not in sql.upper()

@@ -1,19 +1,41 @@
 """A request's reads: what SQLAlchemy would return, on one connection, counted, retried."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Float, Numeric, bindparam, cast, event, select
+from sqlalchemy import (
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Uuid,
+    bindparam,
+    cast,
+    event,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.state import GatewayState
 from resolvers.identity import _TOKEN_BY_DIGEST, hash_token
 from resolvers.sessions import SessionFilter
-from storage.database import Reads, compiled_statements, create_engine, watch_statements
+from storage.database import (
+    READS_BY_PATH,
+    SQLITE_READS_AT_ONCE,
+    Reads,
+    compiled_statements,
+    create_engine,
+    watch_statements,
+)
 from storage.enums import SessionKind, SessionStatus
 from storage.models import Session
 from storage.queries import (
@@ -24,6 +46,7 @@ from storage.queries import (
     select_session_rows,
     with_references,
 )
+from storage.types import TZDateTime
 from tests.conftest import in_process_client, prepared_database, running_app
 from tests.fixtures.dataset import SESSIONS, load_dataset
 from tests.graphql.helpers import gql
@@ -51,10 +74,12 @@ def _statements(dialect: str, digest: str) -> list[tuple[Any, dict[str, Any]]]:
         (_TOKEN_BY_DIGEST, {"digest": digest}),  # JSON lists, an aware expiry
         (select(*LOCATION_COLUMNS), {}),
         (select(*DEVICE_COLUMNS), {}),
-        (  # decimals and floats
-            select(cast(Session.fee_minor, Numeric(12, 2)), cast(Session.fee_minor, Float)).where(
-                Session.fee_minor.is_not(None)
-            ),
+        (  # decimals and floats, some needing all 17 digits (50 / 3 = 16.666666666666668)
+            select(
+                cast(Session.fee_minor, Numeric(12, 2)),
+                cast(Session.fee_minor, Float),
+                cast(Session.fee_minor, Float) / 3,
+            ).where(Session.fee_minor.is_not(None)),
             {},
         ),
         (select(page, *references).select_from(source), {}),  # aggregates, joined rows
@@ -83,9 +108,78 @@ async def test_reads_return_what_sqlalchemy_returns(engine, tokens):
             for rows in (first, got):
                 assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
                 for row, expected_row in zip(rows, expected, strict=True):
-                    assert list(map(type, row)) == list(map(type, expected_row)), statement
+                    assert list(map(_kind, row)) == list(map(_kind, expected_row)), statement
     finally:
         await reads.release()
+
+
+def _kind(value: Any) -> type:
+    """A value's type; every uuid is a uuid (the driver's reads return asyncpg's, on SQLite too)."""
+    return uuid.UUID if isinstance(value, uuid.UUID) else type(value)
+
+
+async def test_sqlite_reads_come_packed_unless_a_column_may_hold_a_real(tmp_path):
+    """One JSON document per read on SQLite where JSON holds every value exactly.
+
+    SQLite's JSON prints a real to 15 digits: a column that may hold one is read row by
+    row, while a null standing in for one (a field a read does not show) is packed.
+    """
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'packed.db'}")
+    reals = [0.1 + 0.2, 50 / 3, 5e-324, 1.7976931348623157e308, float("inf"), None]
+    values = union_all(
+        *(
+            select(
+                literal(value, Float).label("real"),
+                literal(f"text {value}", String).label("text"),
+                literal(7, Integer).label("number"),
+                literal(uuid.UUID(int=index), Uuid).label("id"),
+                literal(datetime(2026, 1, 1, tzinfo=UTC), TZDateTime).label("at"),
+                cast(null(), Float).label("unread"),
+            )
+            for index, value in enumerate(reals)
+        )
+    ).subquery()
+    with_reals = select(values).order_by(values.c.text)
+    without = select(*(c for c in values.c if c.name != "real")).order_by(values.c.text)
+    reads = Reads(engine)
+    try:
+        for statement, packs in ((without, 1), (with_reals, 0)):
+            expected = await reads.rows(statement)  # by SQLAlchemy: seen once
+            packed = READS_BY_PATH["packed"]
+            got = await reads.rows(statement)
+            assert READS_BY_PATH["packed"] == packed + packs
+            assert [tuple(row) for row in got] == [tuple(row) for row in expected]
+            for row, expected_row in zip(got, expected, strict=True):
+                assert list(map(_kind, row)) == list(map(_kind, expected_row))
+        assert sorted((row[0] for row in got), key=repr) == sorted(reals, key=repr)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_process_runs_two_sqlite_reads_at_once(tmp_path):
+    """The others wait for their turn: threads of one process contend for SQLite's locks."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    running, most = [0], [0]
+
+    def probe() -> int:  # runs on the connection's thread, inside the statement
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        running[0] -= 1
+        return 1
+
+    def register(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("probe", 0, probe)
+
+    event.listen(engine.sync_engine, "connect", register)
+    statement = select(func.probe().label("probed"))
+    try:
+        await Reads(engine).rows(statement)  # by SQLAlchemy, outside the limit
+        results = await asyncio.gather(*(Reads(engine).rows(statement) for _ in range(6)))
+        assert [[tuple(row) for row in rows] for rows in results] == [[(1,)]] * 6
+        assert most[0] == SQLITE_READS_AT_ONCE == 2
+    finally:
+        await engine.dispose()
 
 
 def _peak_connections(engine: AsyncEngine) -> tuple[Callable[[], int], Callable[[], None]]:
