@@ -68,16 +68,8 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-# SQLite reads the file through a memory map (up to its build's limit, 2 GB in Debian's)
-# instead of copying pages into each connection's own cache of 2 MB: the OS's page cache
-# serves every connection and process. A location's page on 1,000,000 sessions went
-# from 1.0 to 0.66 ms.
-SQLITE_MMAP_BYTES = 1 << 31
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -260,7 +252,7 @@ class _Compiled:
     defaults: dict[str, Any]
     bind: tuple[Callable[[Any], Any] | None, ...]
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
-    packed: bool = False  # SQLite: the rows come as one JSON document (``_packed``)
+    packing: "_Packing | None" = None  # SQLite: the rows come as one JSON document
 
     def arguments(self, params: Mapping[str, Any] | None) -> list[Any]:
         """The positional values of ``params`` (and the values the statement carries)."""
@@ -275,9 +267,9 @@ class _Compiled:
 
         ``skip`` drops that many leading columns a wrapper added (``_Carrying``).
         """
-        if self.packed:
-            [(text,)] = records
-            records = orjson.loads(text)
+        if self.packing is not None:
+            [record] = records
+            records = orjson.loads(record[skip])
         elif skip:
             records = [tuple(record)[skip:] for record in records]
         if not self.results:
@@ -298,18 +290,24 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 
 @dataclass(frozen=True, slots=True)
 class _Carrying:
-    """A PostgreSQL read that also answers whether a required row exists, in one round trip.
+    """A read that also answers whether a required row exists, in one round trip.
 
-    ``SELECT EXISTS (<required>), q.* FROM (<read>) AS q``: PostgreSQL runs the uncorrelated
-    EXISTS once, and a subquery with an ORDER BY or a LIMIT is neither flattened nor
-    reordered, so the rows come in the read's own order. An empty read answers nothing
-    about the requirement, which then runs on its own.
+    PostgreSQL: ``SELECT EXISTS (<required>), q.* FROM (<read>) AS q``. It runs the
+    uncorrelated EXISTS once, and a subquery with an ORDER BY or a LIMIT is neither
+    flattened nor reordered, so the rows come in the read's own order. An empty read
+    answers nothing about the requirement, which then runs on its own.
+
+    SQLite: a packed read (``_Packing``) selects the EXISTS beside its one document, so
+    even an empty read answers it.
     """
 
     sql: str
 
     @classmethod
     def of(cls, read: _Compiled, required: _Compiled) -> "_Carrying":
+        if read.packing is not None:  # placeholders are positional: the read's come first
+            plain = required.sql if required.packing is None else required.packing.rows_sql
+            return cls(read.packing.sql(f"EXISTS ({plain}), "))
         offset = len(read.names)
         renumbered = _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", required.sql)
         return cls(f"SELECT EXISTS ({renumbered}), q.* FROM ({read.sql}) AS q")
@@ -364,7 +362,7 @@ _compiles = 0
 _BY_SQLALCHEMY = cast("_Compiled", object())
 # Reads run so far, by the path they took: "driver" (compiled) or "sqlalchemy".
 # "carried": a request's requirement (``Reads.require``) that rode along another statement.
-# "packed": the driver's reads on SQLite whose rows came as one JSON document (``_packed``).
+# "packed": the driver's reads on SQLite whose rows came as one JSON document (``_Packing``).
 READS_BY_PATH = {"driver": 0, "sqlalchemy": 0, "carried": 0, "packed": 0}
 
 
@@ -423,14 +421,12 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
     columns = getattr(statement, "selected_columns", ())
     processors = [(i, _result_processor(c.type, dialect)) for i, c in enumerate(columns)]
     sql = str(compiled)
-    packed = dialect.name == "sqlite" and _packable(columns)
-    if packed:
-        sql = _packed(sql, columns)
+    packing = _Packing.of(sql, columns) if dialect.name == "sqlite" else None
     global _compiles
     _compiles += 1
     found = by_dialect[dialect.name] = _Compiled(
-        sql=sql,
-        packed=packed,
+        sql=sql if packing is None else packing.sql(),
+        packing=packing,
         names=names,
         defaults={name: value for name, value in carried.items() if name not in named},
         bind=tuple(bind_type(name).dialect_impl(dialect).bind_processor(dialect) for name in names),
@@ -467,25 +463,38 @@ def _only_null(column: Any) -> bool:
     )
 
 
-def _packed(sql: str, columns: Sequence[Any]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Packing:
     """An SQLite read whose rows come back as one JSON array of arrays, in their order.
 
     CPython's sqlite3 gives up and retakes the GIL for every row it steps through; with
     the event loop busy, each retake waits its turn, so a page of 50 rows took 50 waits
-    on the reading thread. Packed, a read is one row whatever its size. An aggregate
-    keeps a sub-select's ORDER BY (SQLite drops it only under count, min and max). A
-    list the statement aggregated (``JsonList``) is nested as it is, parsed with the
-    rest.
+    on the reading thread. Packed, a read is one row whatever its size:
+    ``WITH q(c0, ...) AS (<read>) SELECT json_group_array(json_array(c0, ...)) FROM q``.
+    An aggregate keeps a sub-select's ORDER BY (SQLite drops it only under count, min
+    and max). A list the statement aggregated (``JsonList``) is nested as it is, parsed
+    with the rest.
     """
-    names = [f"c{i}" for i in range(len(columns))]
-    items = [
-        f"json({name})" if isinstance(column.type, JsonList) else name
-        for name, column in zip(names, columns, strict=True)
-    ]
-    return (
-        f"WITH q({', '.join(names)}) AS ({sql}) "
-        f"SELECT json_group_array(json_array({', '.join(items)})) FROM q"
-    )
+
+    rows_sql: str  # the read as written
+    names: str
+    document: str
+
+    @classmethod
+    def of(cls, sql: str, columns: Sequence[Any]) -> "_Packing | None":
+        """The packing of a read with ``columns``, or None where JSON cannot hold them."""
+        if not _packable(columns):
+            return None
+        names = [f"c{i}" for i in range(len(columns))]
+        items = [
+            f"json({name})" if isinstance(column.type, JsonList) else name
+            for name, column in zip(names, columns, strict=True)
+        ]
+        return cls(sql, ", ".join(names), f"json_group_array(json_array({', '.join(items)}))")
+
+    def sql(self, leading: str = "") -> str:
+        """The packed read; ``leading`` columns (``_Carrying``'s) go before the document."""
+        return f"WITH q({self.names}) AS ({self.rows_sql}) SELECT {leading}{self.document} FROM q"
 
 
 class Reads:
@@ -507,9 +516,10 @@ class Reads:
     more on a fresh one: the pool does not ping on checkout.
 
     A request may ``require`` a row (its bearer token's, known from an earlier request)
-    instead of reading it first: on PostgreSQL the requirement rides along the request's
-    next compiled statement, saving a round trip; otherwise, or if that statement finds
-    nothing, it runs on its own when ``requirement_met`` is asked.
+    instead of reading it first: the requirement rides along the request's next compiled
+    statement (on SQLite, a packed one), saving a round trip; otherwise, or if a
+    PostgreSQL statement finds nothing, it runs on its own when ``requirement_met`` is
+    asked.
 
     With a ``router`` (read replicas, ``storage.replicas``) the reads may start on a
     replica's engine; ``use`` and ``to_primary`` move the next ones, giving back a
@@ -671,10 +681,10 @@ class Reads:
             READS_BY_PATH["sqlalchemy"] += 1
             return await self._run_by_sqlalchemy(statement, params)
         READS_BY_PATH["driver"] += 1
-        READS_BY_PATH["packed"] += compiled.packed
+        READS_BY_PATH["packed"] += compiled.packing is not None
         arguments = compiled.arguments(params)
         sql, skip = compiled.sql, 0
-        required = self._carried_requirement(statement)
+        required = self._carried_requirement(statement, compiled)
         if required is not None:
             sql, skip = _carrying(compiled, required[0]).sql, 1
             arguments += required[0].arguments(required[1])
@@ -696,10 +706,12 @@ class Reads:
         return compiled.decode(records, skip)
 
     def _carried_requirement(
-        self, statement: Executable
+        self, statement: Executable, read: _Compiled
     ) -> tuple[_Compiled, Mapping[str, Any]] | None:
-        """The pending requirement, compiled, if it can ride along ``statement`` (PostgreSQL)."""
-        if self._required is None or self._met is not None or self.dialect != "postgresql":
+        """The pending requirement, compiled, if it can ride along ``read`` (``_Carrying``)."""
+        if self._required is None or self._met is not None:
+            return None
+        if self.dialect != "postgresql" and read.packing is None:
             return None
         required, params = self._required
         if required is statement:

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolvers.identity import UNKNOWN_TOKEN, create_token
-from storage.database import READS_BY_PATH, create_engine
+from storage.database import READS_BY_PATH, create_engine, watch_statements
 from storage.enums import Role
 from storage.models import ApiToken, PersistedDocument, Session
 from tests.conftest import Writable, auth
@@ -93,9 +93,8 @@ async def test_a_document_sent_with_a_deleted_token_is_not_persisted(
         assert found.first() is None
 
 
-async def test_on_postgresql_the_check_rides_along_the_first_read(
-    writable: Writable, engine
-) -> None:
+async def test_the_check_rides_along_the_first_read(writable: Writable, engine) -> None:
+    """On PostgreSQL beside the read's rows, on SQLite beside its packed document."""
     token = await create_token(engine, Role.ADMIN, label=f"carried {uuid.uuid4()}")
     node = {"query": "query($id: ID!) { node(id: $id) { id } }"}
     node["variables"] = {"id": global_id("Location", LOC_X)}  # type: ignore[assignment]
@@ -103,9 +102,14 @@ async def test_on_postgresql_the_check_rides_along_the_first_read(
         answer = await writable.client.post("/graphql", json=node, headers=auth(token))
         assert answer.json()["data"]["node"]["id"] == node["variables"]["id"]  # type: ignore[index]
     carried = READS_BY_PATH["carried"]
-    answer = await writable.client.post("/graphql", json=node, headers=auth(token))
+    sent: list[str] = []
+    stop = watch_statements(writable.app.state.gateway.engine, lambda sql, _: sent.append(sql))
+    try:
+        answer = await writable.client.post("/graphql", json=node, headers=auth(token))
+    finally:
+        stop()
     assert answer.status_code == 200
-    expected = 1 if writable.backend == "postgresql" else 0
-    assert READS_BY_PATH["carried"] - carried == expected
+    assert READS_BY_PATH["carried"] - carried == 1
+    assert len(sent) == 1, sent  # the node's read, with the token's check beside it
     metrics = (await writable.client.get("/metrics")).text
     assert 'session_gateway_db_reads_total{path="carried"}' in metrics
