@@ -17,8 +17,9 @@
 - Those statements run on the request's one connection, each compiled once for the
   driver (``storage.database.Reads``), whatever lane or loader asks.
 - The builder then writes dicts and lists, every scalar printed by ``planner.formats``
-  (the functions the REST bodies and the GraphQL scalars print with), ready for one
-  ``orjson.dumps``.
+  (the functions the GraphQL scalars print with, and the REST bodies but for their
+  timestamps, which orjson prints under ``JSON_TIMESTAMPS`` as ``format_timestamp``
+  does), ready for one ``orjson.dumps``.
 - ``ObjectPlan(shape)`` compiles a selection on one object the caller already holds (a
   subscription's selection on the session each change brings): ``run`` fetches only what
   the selection nests.

@@ -15,6 +15,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import orjson
+
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 # Python's parsers are lenient (``date.fromisoformat("20250101")`` and ``"2025-W01-1"``,
 # ``uuid.UUID("{...}")`` and 32 bare hex digits): a value first matches the exact shape.
@@ -22,22 +24,21 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+# orjson's options for a body that holds timestamps as they are stored (naive UTC, or
+# aware in UTC): it prints them as ``format_timestamp`` does, in C, as it writes the body.
+JSON_TIMESTAMPS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
+
 def format_timestamp(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z`` suffix; microseconds only when there are any.
 
-    A naive value is a timestamp as stored: UTC (``storage.types.TZDateTime``).
+    A naive value is a timestamp as stored: UTC (``storage.types.TZDateTime``). Printed
+    by orjson under ``JSON_TIMESTAMPS``, so that a body orjson writes with those options
+    prints its timestamps exactly so.
     """
-    zone = value.tzinfo
-    if zone is None:
-        return value.isoformat() + "Z"
-    if zone is UTC:  # print it, drop "+00:00"
-        return value.isoformat()[:-6] + "Z"
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
-
-
-def format_stored_timestamp(value: datetime | None) -> str | None:
-    """A stored timestamp, or None: ``format_timestamp`` of a nullable column."""
-    return None if value is None else format_timestamp(value)
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return orjson.dumps(value, option=JSON_TIMESTAMPS)[1:-1].decode()
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -3,14 +3,15 @@
 Every documented key is always present ("Null, if ..." means ``null``, never absent).
 A row carries the session's events and auxiliary devices (``storage.records.SessionRow``),
 so a page of any size is one statement, and rendering builds no objects in between:
-timestamps are stored as naive UTC and printed as they are.
+timestamps stay as stored (naive UTC) and the response prints them as it writes the
+body (``gateway.responses.JSONResponse``, ``planner.formats.JSON_TIMESTAMPS``).
 """
 
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from planner.formats import format_decimal, format_stored_timestamp
+from planner.formats import format_decimal
 from resolvers.uris import Uris
 from storage.enums import EventName
 from storage.records import SessionRow
@@ -40,7 +41,7 @@ def _rating(rating: int | None, comment: str | None) -> Body | None:
 
 def _events(row: SessionRow, names: frozenset[str] | None = None) -> list[Body]:
     return [
-        {"name": name, "timestamp": format_stored_timestamp(time)}
+        {"name": name, "timestamp": time}
         for name, time in row.events
         if names is None or name in names
     ]
@@ -50,10 +51,10 @@ def _common(row: SessionRow, session_id: str, user_id: str) -> Body:
     """The keys v1 and v2 share, with identical renderings."""
     return {
         "access_key_id": None if row.access_key_id is None else str(row.access_key_id),
-        "start_time": format_stored_timestamp(row.start_time),
+        "start_time": row.start_time,
         "user_id": user_id,
         "fee": _fee(row),
-        "end_time": format_stored_timestamp(row.end_time),
+        "end_time": row.end_time,
         "rating": _rating(row.rating, row.rating_comment),
         "payment": None if row.payment_status is None else {"status": row.payment_status},
         "id": session_id,
@@ -104,8 +105,8 @@ def v2_session(row: SessionRow, uris: Uris) -> Body:
         "uri": uris.session_v2(user_id, session_id),
         "storage": _storage(row, uris),
         "travel": _travel(row, uris),
-        "booked_time": format_stored_timestamp(row.booked_time),
-        "booked_until_time": format_stored_timestamp(row.booked_until_time),
+        "booked_time": row.booked_time,
+        "booked_until_time": row.booked_until_time,
         "auxiliary_devices": [_ref(id_, uris.device) for id_ in row.auxiliary_device_ids],
         "events": _events(row),
         "status": row.status,

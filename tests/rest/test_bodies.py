@@ -1,11 +1,14 @@
 """The body builders on their own: renderings the dataset does not reach."""
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 
+import orjson
 import pytest
 
+from gateway.responses import JSONResponse
 from gateway.rest.bodies import v1_session, v2_session
+from planner.formats import format_timestamp
 from resolvers.uris import Uris
 from storage.enums import EventName
 from storage.records import SessionRow
@@ -60,9 +63,14 @@ def test_money_is_always_a_plain_decimal_string(minor, currency, value):
     ],
 )
 def test_timestamps_are_utc_with_z_and_microseconds_only_when_there_are_any(stored, text):
-    body = v2_session(parking(start_time=stored, event_names=["end"], event_times=[stored]), URIS)
-    assert body["start_time"] == text
+    """A body keeps them as stored; the response prints them (as GraphQL's scalar does)."""
+    row = parking(start_time=stored, event_names=["end"], event_times=[stored])
+    body = orjson.loads(JSONResponse(v2_session(row, URIS)).body)
+    assert body["start_time"] == text == format_timestamp(stored.replace(tzinfo=UTC))
     assert body["events"] == [{"name": "end", "timestamp": text}]
+    assert (
+        orjson.loads(JSONResponse(v1_session(row, URIS)).body)["end_time"] == "2025-01-15T12:00:00Z"
+    )
 
 
 def test_a_rating_without_a_comment_keeps_the_key():
@@ -75,3 +83,19 @@ def test_auxiliary_devices_are_references():
     assert body["auxiliary_devices"] == [
         {"id": str(uuid.UUID(int=9)), "uri": URIS.device(uuid.UUID(int=9))}
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (datetime(2025, 1, 15, 12, 30), "2025-01-15T12:30:00Z"),
+        (datetime(2025, 1, 15, 12, 30, tzinfo=UTC), "2025-01-15T12:30:00Z"),
+        (datetime(1, 1, 1, 0, 0, 0, 1), "0001-01-01T00:00:00.000001Z"),
+        (
+            datetime(2025, 1, 15, 14, 30, 0, 5, tzinfo=timezone(timedelta(hours=2))),
+            "2025-01-15T12:30:00.000005Z",
+        ),
+    ],
+)
+def test_a_timestamp_prints_in_utc_whatever_its_zone(value, text):
+    assert format_timestamp(value) == text
