@@ -17,9 +17,9 @@
 - Those statements run on the request's one connection, each compiled once for the
   driver (``storage.database.Reads``), whatever lane or loader asks.
 - The builder then writes dicts and lists, every scalar printed by ``planner.formats``
-  (the functions the GraphQL scalars print with, and the REST bodies but for their
-  timestamps, which orjson prints under ``JSON_TIMESTAMPS`` as ``format_timestamp``
-  does), ready for one ``orjson.dumps``.
+  (the functions the GraphQL scalars and the REST bodies print with), ready for one
+  ``orjson.dumps``; timestamps are left for it to print under ``JSON_TIMESTAMPS``,
+  exactly as ``format_timestamp`` prints them.
 - ``ObjectPlan(shape)`` compiles a selection on one object the caller already holds (a
   subscription's selection on the session each change brings): ``run`` fetches only what
   the selection nests.

@@ -36,9 +36,19 @@ def format_timestamp(value: datetime) -> str:
     by orjson under ``JSON_TIMESTAMPS``, so that a body orjson writes with those options
     prints its timestamps exactly so.
     """
-    if value.tzinfo is not None and value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    return orjson.dumps(value, option=JSON_TIMESTAMPS)[1:-1].decode()
+    return orjson.dumps(timestamp_for_json(value), option=JSON_TIMESTAMPS)[1:-1].decode()
+
+
+def timestamp_for_json(value: datetime) -> datetime:
+    """A timestamp left for orjson to print under ``JSON_TIMESTAMPS``: naive or in UTC.
+
+    What the planned lane writes for a ``DateTime`` and the REST bodies for their times:
+    the response prints it as ``format_timestamp`` would, in C as it writes the body.
+    """
+    if type(value) is not datetime:
+        raise ValueError(f"{value!r} is not a timestamp")
+    zone = value.tzinfo
+    return value if zone is None or zone is UTC else value.astimezone(UTC)
 
 
 def parse_timestamp(value: str) -> datetime:

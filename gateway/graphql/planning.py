@@ -79,8 +79,8 @@ from planner.formats import (
     format_float,
     format_int,
     format_string,
-    format_timestamp,
     format_uuid,
+    timestamp_for_json,
 )
 from planner.kinds import NODE_KINDS
 from planner.selection import Constant, Item, Nested, Shape, Value
@@ -122,7 +122,7 @@ _SCALAR_FORMATS: dict[str, Callable[[Any], Any]] = {
     "Float": format_float,
     "Boolean": format_boolean,
     "UUID": format_uuid,
-    "DateTime": format_timestamp,
+    "DateTime": timestamp_for_json,  # printed by the response's orjson (JSON_TIMESTAMPS)
     "Decimal": format_decimal,
 }
 MAX_DOCUMENTS = 512  # prepared documents kept; each keeps at most MAX_PLANS plans

@@ -57,6 +57,7 @@ from gateway.ratelimit import charge
 from gateway.responses import JSONResponse
 from gateway.sockets import FORBIDDEN, REJECTION, SERVICE_RESTART, TOO_MANY, close_reason
 from gateway.state import GatewayState
+from planner.formats import JSON_TIMESTAMPS
 from resolvers.errors import DomainError, RateLimited, Unauthenticated, Unavailable
 from resolvers.identity import authenticate
 from resolvers.uris import Uris
@@ -107,8 +108,11 @@ class GraphQLView(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def encode_json(self, data: object) -> str:
-        """Render with orjson (text, as WebSocket messages must be)."""
-        return orjson.dumps(data).decode()
+        """Render with orjson (text, as WebSocket messages must be).
+
+        A planned lane's data holds its timestamps as they are (``JSON_TIMESTAMPS``).
+        """
+        return orjson.dumps(data, option=JSON_TIMESTAMPS).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         """Parse JSON strictly (orjson: invalid UTF-8 and deep nesting are errors, not 500s)."""
@@ -215,7 +219,7 @@ class GraphQLView(GraphQL[Context, None]):
         await self.documents.keep(request, admitted, planned.result)
         media_type = _media_type(request)
         answer = process_result(planned.result)
-        return Response(orjson.dumps(answer), media_type=media_type)
+        return Response(orjson.dumps(answer, option=JSON_TIMESTAMPS), media_type=media_type)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         """Where the response's headers gather, knowing the media type the client accepts."""
