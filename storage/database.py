@@ -220,7 +220,10 @@ _sqlite_readers: "weakref.WeakKeyDictionary[Any, asyncio.Semaphore]" = weakref.W
 
 
 def _sqlite_reading(engine: AsyncEngine) -> asyncio.Semaphore:
-    return _sqlite_readers.setdefault(engine.sync_engine, asyncio.Semaphore(SQLITE_READS_AT_ONCE))
+    turns = _sqlite_readers.get(engine.sync_engine)
+    if turns is None:
+        turns = _sqlite_readers[engine.sync_engine] = asyncio.Semaphore(SQLITE_READS_AT_ONCE)
+    return turns
 
 
 _ALIVE = text("SELECT 1")
