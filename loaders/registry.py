@@ -14,8 +14,6 @@ from loaders.catalog import (
     LocationByIdLoader,
 )
 from loaders.sessions import (
-    AuxiliaryDevicesBySessionLoader,
-    EventsBySessionLoader,
     OpenSessionByDeviceLoader,
     SessionByIdLoader,
     SessionCountByParentLoader,
@@ -78,16 +76,6 @@ class Loaders:
     def session(self) -> SessionByIdLoader:
         """Visible sessions by id."""
         return self._watched(SessionByIdLoader(self.reads, self.visibility))
-
-    @cached_property
-    def events(self) -> EventsBySessionLoader:
-        """Events by session id."""
-        return self._watched(EventsBySessionLoader(self.reads))
-
-    @cached_property
-    def auxiliary_devices(self) -> AuxiliaryDevicesBySessionLoader:
-        """Auxiliary devices by session id."""
-        return self._watched(AuxiliaryDevicesBySessionLoader(self.reads))
 
     @cached_property
     def open_session(self) -> OpenSessionByDeviceLoader:

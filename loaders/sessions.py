@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -29,21 +28,18 @@ from loaders.base import (
     Reads,
     V,
     Visibility,
-    grouped_in_key_order,
     in_key_order,
 )
-from loaders.catalog import device_from_row
-from storage.enums import EventName, SessionStatus
-from storage.models import AuxiliaryDevice, Device, Session, SessionEvent
+from storage.enums import SessionStatus
+from storage.models import Session
 from storage.ordering import DEFAULT_ORDER, ORDERINGS, SessionOrder
 from storage.queries import (
-    DEVICE_COLUMNS,
     SESSION_ROW_COLUMNS,
     in_keys,
     select_session_rows,
     session_row_columns,
 )
-from storage.records import DeviceRecord, EventRecord, SessionRow
+from storage.records import SessionRow
 
 
 class VisibleSessionsLoader(BatchLoader[K, V]):
@@ -86,56 +82,6 @@ class SessionByIdLoader(VisibleSessionsLoader[uuid.UUID, SessionRow | None]):
         """One SELECT for every session asked for in this tick."""
         rows = await self.fetch({"keys": list(keys)})
         return in_key_order(keys, {row[0]: SessionRow._make(row) for row in rows})
-
-
-class EventsBySessionLoader(BatchLoader[uuid.UUID, list[EventRecord]]):
-    """The events of each session, oldest first."""
-
-    def __init__(self, reads: Reads) -> None:
-        super().__init__()
-        self.reads = reads
-
-    @staticmethod
-    @cache
-    def statement(dialect: str) -> Select[Any]:
-        """The events of the sessions bound as ``keys``."""
-        return (
-            select(SessionEvent.session_id, SessionEvent.name, SessionEvent.timestamp)
-            .where(in_keys(SessionEvent.session_id, "keys", dialect))
-            .order_by(SessionEvent.session_id, SessionEvent.timestamp, SessionEvent.id)
-        )
-
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[EventRecord]]:
-        """One SELECT for the events of every session asked for in this tick."""
-        statement = self.statement(self.reads.dialect)
-        rows = await self.reads.rows(statement, {"keys": list(keys)})
-        pairs = ((row[0], EventRecord(EventName(row[1]), row[2])) for row in rows)
-        return grouped_in_key_order(keys, pairs)
-
-
-class AuxiliaryDevicesBySessionLoader(BatchLoader[uuid.UUID, list[DeviceRecord]]):
-    """The auxiliary devices of each session."""
-
-    def __init__(self, reads: Reads) -> None:
-        super().__init__()
-        self.reads = reads
-
-    @staticmethod
-    @cache
-    def statement(dialect: str) -> Select[Any]:
-        """The auxiliary devices of the sessions bound as ``keys``."""
-        return (
-            select(AuxiliaryDevice.session_id, *DEVICE_COLUMNS)
-            .join(Device, Device.id == AuxiliaryDevice.device_id)
-            .where(in_keys(AuxiliaryDevice.session_id, "keys", dialect))
-            .order_by(AuxiliaryDevice.session_id, Device.id)
-        )
-
-    async def batch_load_fn(self, keys: Sequence[uuid.UUID]) -> list[list[DeviceRecord]]:
-        """One SELECT joining the auxiliary devices of every session asked for."""
-        statement = self.statement(self.reads.dialect)
-        rows = await self.reads.rows(statement, {"keys": list(keys)})
-        return grouped_in_key_order(keys, ((row[0], device_from_row(row[1:])) for row in rows))
 
 
 class OpenSessionByDeviceLoader(VisibleSessionsLoader[uuid.UUID, SessionRow | None]):

@@ -42,36 +42,46 @@ from resolvers.sessions import fetch_visible_session
 from resolvers.tariffs import compute_fee, session_duration, tariff_for, to_minor
 from storage.enums import EventName, PaymentStatus, Role, SessionKind, SessionStatus
 from storage.models import Session, SessionEvent
-from storage.queries import on_device, select_sessions
+from storage.queries import on_device, select_session_rows
 from storage.quotas import count_events, count_open_sessions, lock_rider
-from storage.records import DeviceRecord, EventRecord, SessionRecord
+from storage.records import (
+    PAYMENT_STATUSES,
+    SESSION_KINDS,
+    SESSION_STATUSES,
+    DeviceRecord,
+    SessionRow,
+    utc,
+)
 
 MAX_BOOKING = timedelta(hours=24)
 MAX_COMMENT = 1000
 
 
-async def _visible_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+async def _visible_session(request: RequestScope, session_id: uuid.UUID) -> SessionRow:
     session = await fetch_visible_session(request, session_id)
     if session is None:
         raise NotFound(f"session {session_id} not found")
     return session
 
 
-async def _events(request: RequestScope, session_id: uuid.UUID) -> list[EventRecord]:
-    statement = (
-        select(SessionEvent.name, SessionEvent.timestamp)
-        .where(SessionEvent.session_id == session_id)
-        .order_by(SessionEvent.timestamp, SessionEvent.id)
+def _state(session: SessionRow) -> LifecycleState:
+    return LifecycleState(
+        SESSION_KINDS[session.kind], SESSION_STATUSES[session.status], is_paused(session.events)
     )
-    return [EventRecord(EventName(n), t) for n, t in await request.reads.rows(statement)]
+
+
+async def _stored(connection: AsyncConnection, session_id: uuid.UUID) -> SessionRow:
+    """The session as this transaction wrote it, events and auxiliary devices included."""
+    statement = select_session_rows(connection.dialect.name).where(Session.id == session_id)
+    return SessionRow._make((await connection.execute(statement)).one())
 
 
 async def _write(
     request: RequestScope,
-    current: SessionRecord,
+    current: SessionRow,
     values: dict[str, Any],
     events: Sequence[tuple[EventName, datetime]] = (),
-) -> SessionRecord:
+) -> SessionRow:
     """Update the session if nobody else did since it was read; add events; announce it."""
     try:
         async with request.write() as connection:
@@ -92,13 +102,11 @@ async def _write(
                     ],
                 )
             await request.updates.publish_in(connection, current.id)
-            row = (
-                await connection.execute(select_sessions().where(Session.id == current.id))
-            ).one()
+            written = await _stored(connection, current.id)
     except IntegrityError as error:
         raise Conflict("the device already has another booked or active session") from error
     await request.updates.committed()
-    return SessionRecord.from_row(row)
+    return written
 
 
 async def _check_event_room(
@@ -202,7 +210,7 @@ async def _create(
     status: SessionStatus,
     booked_until: datetime | None = None,
     start_location_id: uuid.UUID | None = None,
-) -> SessionRecord:
+) -> SessionRow:
     device = await request.loaders.device.load(device_id)
     if device is None or not _may_use_device(request, device):
         raise NotFound(f"device {device_id} not found")
@@ -242,13 +250,11 @@ async def _create(
                 insert(SessionEvent).values(session_id=session_id, name=event.value, timestamp=now)
             )
             await request.updates.publish_in(connection, session_id)
-            stored = (
-                await connection.execute(select_sessions().where(Session.id == session_id))
-            ).one()
+            written = await _stored(connection, session_id)
     except IntegrityError as error:
         raise Conflict(f"device {device_id} already has a booked or active session") from error
     await request.updates.committed()
-    return SessionRecord.from_row(stored)
+    return written
 
 
 async def book_session(
@@ -256,7 +262,7 @@ async def book_session(
     device_id: uuid.UUID,
     until: datetime,
     user_id: uuid.UUID | None = None,
-) -> SessionRecord:
+) -> SessionRow:
     """Reserve a device until ``until`` (at most 24 hours ahead)."""
     now = request.now()
     if until.tzinfo is None:
@@ -273,7 +279,7 @@ async def start_session(
     device_id: uuid.UUID | None = None,
     user_id: uuid.UUID | None = None,
     start_location_id: uuid.UUID | None = None,
-) -> SessionRecord:
+) -> SessionRow:
     """Start a booked or pending session, or open and start a new one on a device."""
     if (session_id is None) == (device_id is None):
         raise InvalidInput("pass exactly one of sessionId and deviceId")
@@ -283,11 +289,11 @@ async def start_session(
         )
     assert session_id is not None
     current = await _visible_session(request, session_id)
-    apply(LifecycleState(current.kind, current.status), Command.START)
-    until = current.booked_until_time
-    if current.status is SessionStatus.BOOKED and until is not None and until < request.now():
+    apply(_state(current), Command.START)
+    until = utc(current.booked_until_time)
+    if current.status == SessionStatus.BOOKED and until is not None and until < request.now():
         raise InvalidTransition(f"the booking expired at {until.isoformat()}")
-    if start_location_id is not None and current.kind is SessionKind.PARKING:
+    if start_location_id is not None and current.kind == SessionKind.PARKING:
         raise InvalidInput("startLocationId is only for rentals")
     await _check_location(request, start_location_id)
     now = request.now()
@@ -302,10 +308,10 @@ async def start_session(
     return await _write(request, current, values, [(EventName.START, now)])
 
 
-async def cancel_booking(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+async def cancel_booking(request: RequestScope, session_id: uuid.UUID) -> SessionRow:
     """End a booking that never started."""
     current = await _visible_session(request, session_id)
-    apply(LifecycleState(current.kind, current.status), Command.CANCEL)
+    apply(_state(current), Command.CANCEL)
     now = request.now()
     values = {"status": "ended", "end_time": now, "reference_time": now, "updated_at": now}
     return await _write(request, current, values, [(EventName.END, now)])
@@ -313,21 +319,20 @@ async def cancel_booking(request: RequestScope, session_id: uuid.UUID) -> Sessio
 
 async def _pause_or_resume(
     request: RequestScope, session_id: uuid.UUID, command: Command
-) -> SessionRecord:
+) -> SessionRow:
     current = await _visible_session(request, session_id)
-    events = await _events(request, session_id)
-    apply(LifecycleState(current.kind, current.status, is_paused(events)), command)
+    apply(_state(current), command)
     now = request.now()
     name = EventName.PAUSE if command is Command.PAUSE else EventName.RESUME
     return await _write(request, current, {"updated_at": now}, [(name, now)])
 
 
-async def pause_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+async def pause_session(request: RequestScope, session_id: uuid.UUID) -> SessionRow:
     """Pause an active rental."""
     return await _pause_or_resume(request, session_id, Command.PAUSE)
 
 
-async def resume_session(request: RequestScope, session_id: uuid.UUID) -> SessionRecord:
+async def resume_session(request: RequestScope, session_id: uuid.UUID) -> SessionRow:
     """Resume a paused rental."""
     return await _pause_or_resume(request, session_id, Command.RESUME)
 
@@ -339,12 +344,11 @@ async def end_session(
     end_location_id: uuid.UUID | None = None,
     distance_travelled: float | None = None,
     battery_used: float | None = None,
-) -> SessionRecord:
+) -> SessionRow:
     """End an active session: times, paused and active seconds, and the fee from the tariff."""
     current = await _visible_session(request, session_id)
-    events = await _events(request, session_id)
-    apply(LifecycleState(current.kind, current.status, is_paused(events)), Command.END)
-    rental = current.kind is SessionKind.RENTAL
+    apply(_state(current), Command.END)
+    rental = current.kind == SessionKind.RENTAL
     if not rental and (
         end_location_id or distance_travelled is not None or battery_used is not None
     ):
@@ -355,8 +359,9 @@ async def end_session(
             raise InvalidInput(f"{name} {value!r} must be a non-negative number")
     now = request.now()
     assert current.start_time is not None
-    paused = paused_seconds(events, now)
-    duration = session_duration(current.start_time, now)
+    start = utc(current.start_time)
+    paused = paused_seconds([(name, utc(time)) for name, time in current.events], now)
+    duration = session_duration(start, now)
     values: dict[str, Any] = {
         "status": SessionStatus.ENDED.value,
         "end_time": now,
@@ -387,7 +392,7 @@ async def end_session(
 
 async def rate_session(
     request: RequestScope, session_id: uuid.UUID, rating: int, comment: str | None
-) -> SessionRecord:
+) -> SessionRow:
     """Rate an ended session once: 1 to 5, with a comment of at most 1,000 characters."""
     if not 1 <= rating <= 5:
         raise InvalidInput(f"rating must be between 1 and 5, got {rating}")
@@ -398,7 +403,7 @@ async def rate_session(
     current = await _visible_session(request, session_id)
     if request.principal.user_id != current.user_id:
         raise Forbidden("only the rider of a session can rate it")
-    if current.status is not SessionStatus.ENDED:
+    if current.status != SessionStatus.ENDED:
         raise InvalidTransition("only an ended session can be rated")
     if current.rating is not None:
         raise InvalidTransition("the session has already been rated")
@@ -408,12 +413,13 @@ async def rate_session(
 
 async def set_payment_status(
     request: RequestScope, session_id: uuid.UUID, status: PaymentStatus
-) -> SessionRecord:
+) -> SessionRow:
     """Move a session's payment along the documented payment states (admins only)."""
     if request.principal.role is not Role.ADMIN:
         raise Forbidden("only an admin can change a payment status")
     current = await _visible_session(request, session_id)
-    target = next_payment_status(current.payment_status, status)
+    stored = current.payment_status
+    target = next_payment_status(None if stored is None else PAYMENT_STATUSES[stored], status)
     return await _write(
         request, current, {"payment_status": target.value, "updated_at": request.now()}
     )

@@ -32,7 +32,7 @@ from resolvers.errors import (
 )
 from resolvers.sessions import fetch_visible_session
 from storage.models import IdempotencyKey
-from storage.records import SessionRecord
+from storage.records import SessionRow
 
 RETENTION = timedelta(hours=48)
 ABANDONED = timedelta(minutes=2)  # a reservation this old belongs to a request that died
@@ -62,7 +62,7 @@ def _subject(request: RequestScope) -> str:
     return hashlib.sha256(request.principal.subject.encode()).hexdigest()
 
 
-async def _replay(request: RequestScope, outcome: dict[str, Any]) -> SessionRecord:
+async def _replay(request: RequestScope, outcome: dict[str, Any]) -> SessionRow:
     if outcome.get("in_progress"):
         raise Conflict("a request with this idempotency key is still in progress; retry")
     if "error" in outcome:
@@ -100,8 +100,8 @@ async def run_once(
     key: str | None,
     operation: str,
     arguments: dict[str, Any],
-    action: Callable[[], Awaitable[SessionRecord]],
-) -> SessionRecord:
+    action: Callable[[], Awaitable[SessionRow]],
+) -> SessionRow:
     """Run ``action`` unless this caller already ran it under ``key``; then replay.
 
     Every mutation comes here first: from now on its reads run on the primary.

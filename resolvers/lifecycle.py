@@ -7,13 +7,13 @@
 Payments move on their own machine once a priced session has ended.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from resolvers.errors import InvalidTransition
 from storage.enums import EventName, PaymentStatus, SessionKind, SessionStatus
-from storage.records import EventRecord
 
 
 class Command(StrEnum):
@@ -55,25 +55,28 @@ def apply(state: LifecycleState, command: Command) -> LifecycleState:
     raise InvalidTransition(f"cannot {command.value} a session that is {where}")
 
 
-def is_paused(events: list[EventRecord]) -> bool:
+Events = Sequence[tuple[str, datetime]]  # (name, time) oldest first, as ``SessionRow.events``
+
+
+def is_paused(events: Events) -> bool:
     """True when the last pause has not been followed by a resume."""
-    for event in reversed(events):
-        if event.name is EventName.PAUSE:
+    for name, _ in reversed(events):
+        if name == EventName.PAUSE:
             return True
-        if event.name in (EventName.RESUME, EventName.START):
+        if name in (EventName.RESUME, EventName.START):
             return False
     return False
 
 
-def paused_seconds(events: list[EventRecord], end: datetime) -> int:
-    """Seconds spent paused, an open pause counting until ``end``."""
+def paused_seconds(events: Events, end: datetime) -> int:
+    """Seconds spent paused, an open pause counting until ``end`` (naive or aware, as events)."""
     total = timedelta(0)
     paused_at: datetime | None = None
-    for event in events:
-        if event.name is EventName.PAUSE and paused_at is None:
-            paused_at = event.timestamp
-        elif event.name is EventName.RESUME and paused_at is not None:
-            total += event.timestamp - paused_at
+    for name, time in events:
+        if name == EventName.PAUSE and paused_at is None:
+            paused_at = time
+        elif name == EventName.RESUME and paused_at is not None:
+            total += time - paused_at
             paused_at = None
     if paused_at is not None:
         total += end - paused_at

@@ -45,7 +45,6 @@ from storage.queries import (
     reference_on_or_before,
     reference_slices,
     select_session_rows,
-    select_sessions,
     session_aggregates,
     session_row_selection,
     start_of_day,
@@ -55,7 +54,6 @@ from storage.records import (
     DeviceRecord,
     FleetRecord,
     LocationRecord,
-    SessionRecord,
     SessionRow,
 )
 
@@ -564,7 +562,6 @@ async def count_sessions(
 
 _NUMBERED_PAGES: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
 _SINGLE_ROWS: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
-_SINGLE_RECORDS: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
 _ID = Session.id.type
 
 
@@ -597,27 +594,6 @@ async def list_session_rows_by_page_number(
     return await _fetch_session_rows(request, statement, params)
 
 
-async def fetch_visible_session(
-    request: RequestScope, session_id: uuid.UUID
-) -> SessionRecord | None:
-    """The session as stored right now, if the caller may see it.
-
-    Unlike the request's loader this reads afresh, for writers replaying or checking a
-    session.
-    """
-    principal = request.principal
-    statement = _remembered(
-        _SINGLE_RECORDS,
-        (request.reads.dialect, principal.visibility_shape()),
-        lambda: select_sessions().where(
-            Session.id == bindparam("session_id", type_=_ID), principal.session_filter()
-        ),
-    )
-    params = {**principal.visibility_params(), "session_id": session_id}
-    rows = await request.reads.rows(statement, params)
-    return SessionRecord.from_row(rows[0]) if rows else None
-
-
 _ROWS_BY_IDS: "OrderedDict[Hashable, Select[Any]]" = OrderedDict()
 
 
@@ -647,6 +623,16 @@ async def visible_session_rows(
     params = {**principal.visibility_params(), "session_ids": list(ids)}
     rows = await request.reads.rows(statement, params)
     return _rows_and_references(rows, references, statement)
+
+
+async def fetch_visible_session(request: RequestScope, session_id: uuid.UUID) -> SessionRow | None:
+    """The session as stored right now, if the caller may see it.
+
+    Unlike the request's loader this reads afresh, for writers replaying or checking a
+    session.
+    """
+    rows, _ = await visible_session_rows(request, [session_id])
+    return rows[0] if rows else None
 
 
 async def _session_row(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from loaders.base import Reads
 from storage.enums import SessionKind
 from storage.models import Tariff
-from storage.records import Money, SessionRecord, minor_digits
+from storage.records import Money, SessionRow, minor_digits
 
 DAY = timedelta(days=1)
 
@@ -55,10 +55,10 @@ def to_minor(money: Money) -> int:
     return int(money.value.scaleb(minor_digits(money.currency)))
 
 
-async def tariff_for(reads: Reads, session: SessionRecord) -> TariffRecord | None:
+async def tariff_for(reads: Reads, session: SessionRow) -> TariffRecord | None:
     """The tariff of the session's location (parking) or fleet (rental), if it has one."""
     owner: uuid.UUID | None
-    if session.kind is SessionKind.PARKING:
+    if session.kind == SessionKind.PARKING:
         condition, owner = Tariff.location_id, session.storage_location_id
     else:
         condition, owner = Tariff.fleet_id, session.rental_fleet_id

@@ -82,7 +82,7 @@ def session_row(values: Sequence[Any]) -> SessionRow:
     Its timestamps are aware UTC values (as ``TZDateTime`` reads them), which every
     printer of a row takes as well as stored naive ones.
     """
-    return SessionRow(*values[:VERSION], *values[VERSION + 1 :])
+    return SessionRow._make(values)
 
 
 async def read_changes(engine: AsyncEngine, cursor: ChangeCursor) -> list[tuple[int, Any]]:

@@ -2,9 +2,9 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import NamedTuple, overload
 
 from storage.enums import DeviceKind, EventName, PaymentStatus, SessionKind, SessionStatus
 
@@ -70,113 +70,15 @@ class DeviceRecord:
     fleet_id: uuid.UUID | None
 
 
-@dataclass(frozen=True, slots=True)
-class EventRecord:
-    """One lifecycle event of a session."""
-
-    name: EventName
-    timestamp: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """A parking or rental session with every field of the v2 body."""
-
-    id: uuid.UUID
-    kind: SessionKind
-    status: SessionStatus
-    user_id: uuid.UUID
-    access_key_id: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
-    booked_time: datetime | None
-    booked_until_time: datetime | None
-    start_time: datetime | None
-    end_time: datetime | None
-    reference_time: datetime
-    fee: Money | None
-    payment_id: uuid.UUID | None
-    payment_status: PaymentStatus | None
-    rating: Rating | None
-    storage_location_id: uuid.UUID | None
-    storage_device_id: uuid.UUID | None
-    travel_start_location_id: uuid.UUID | None
-    travel_end_location_id: uuid.UUID | None
-    rental_device_id: uuid.UUID | None
-    rental_fleet_id: uuid.UUID | None
-    seconds_active: int | None
-    seconds_paused: int | None
-    battery_used: float | None
-    distance_travelled: float | None
-    version: int = 0
-
-    @classmethod
-    def from_row(cls, row: Any) -> "SessionRecord":
-        """Build from a row whose first columns are the sessions table's, in table order.
-
-        Read by position (``storage.queries.SESSION_COLUMNS`` is that order): a page
-        builds fifty of these, and reading a row's columns by name costs several times more.
-        """
-        (
-            id_,
-            kind,
-            status,
-            user_id,
-            access_key_id,
-            created_at,
-            updated_at,
-            booked_time,
-            booked_until_time,
-            start_time,
-            end_time,
-            reference_time,
-            fee_minor,
-            fee_currency,
-            payment_id,
-            payment_status,
-            rating,
-            rating_comment,
-            storage_location_id,
-            storage_device_id,
-            travel_start_location_id,
-            travel_end_location_id,
-            rental_device_id,
-            rental_fleet_id,
-            version,
-            seconds_active,
-            seconds_paused,
-            battery_used,
-            distance_travelled,
-        ) = row[:29]
-        return cls(
-            id_,
-            SESSION_KINDS[kind],
-            SESSION_STATUSES[status],
-            user_id,
-            access_key_id,
-            created_at,
-            updated_at,
-            booked_time,
-            booked_until_time,
-            start_time,
-            end_time,
-            reference_time,
-            None if fee_minor is None else Money.from_minor(fee_minor, fee_currency),
-            payment_id,
-            None if payment_status is None else PaymentStatus(payment_status),
-            None if rating is None else Rating(rating, rating_comment),
-            storage_location_id,
-            storage_device_id,
-            travel_start_location_id,
-            travel_end_location_id,
-            rental_device_id,
-            rental_fleet_id,
-            seconds_active,
-            seconds_paused,
-            battery_used,
-            distance_travelled,
-            version,
-        )
+@overload
+def utc(value: datetime) -> datetime: ...
+@overload
+def utc(value: None) -> None: ...
+@overload
+def utc(value: datetime | None) -> datetime | None: ...
+def utc(value: datetime | None) -> datetime | None:
+    """A row's timestamp (stored naive UTC, or already aware UTC) as an aware one."""
+    return None if value is None else value.replace(tzinfo=UTC)
 
 
 # Stored value to member, without the enum machinery's call per lookup.
@@ -187,11 +89,15 @@ PAYMENT_STATUSES: dict[str, PaymentStatus] = dict(PaymentStatus._value2member_ma
 
 
 class SessionRow(NamedTuple):
-    """A session as stored, with its events and auxiliary devices: what REST bodies print.
+    """A session as stored, with its events and auxiliary devices: the one shape of a session.
 
-    Unlike ``SessionRecord`` nothing is converted: timestamps are naive UTC, enums their
-    stored strings, money integer minor units. ``storage.queries.SESSION_ROW_COLUMNS``
-    selects exactly these fields, in this order, in one statement.
+    Reads, REST bodies, the planner, the lifecycle commands and live updates all pass
+    this around. Nothing is converted: timestamps are naive UTC, enums their stored
+    strings, money integer minor units. The fields are the sessions table's columns in
+    table order (``storage.queries.SESSION_ROW_COLUMNS`` selects them), then the events
+    and auxiliary devices that ``session_aggregates`` adds, so one statement reads it
+    whole. A read that does not show a field may select a null in its place (see
+    ``storage.queries.session_row_selection``).
     """
 
     id: uuid.UUID
@@ -218,6 +124,7 @@ class SessionRow(NamedTuple):
     travel_end_location_id: uuid.UUID | None
     rental_device_id: uuid.UUID | None
     rental_fleet_id: uuid.UUID | None
+    version: int  # bumped by every write: what optimistic writes check
     seconds_active: int | None
     seconds_paused: int | None
     battery_used: float | None

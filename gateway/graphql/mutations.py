@@ -13,7 +13,7 @@ from resolvers import commands
 from resolvers.errors import DomainError
 from resolvers.idempotency import run_once
 from storage.enums import PaymentStatus
-from storage.records import SessionRecord
+from storage.records import SessionRow
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 
@@ -45,15 +45,15 @@ async def _run(
     operation: str,
     arguments: dict[str, Any],
     idempotency_key: str | None,
-    action: Callable[[], Awaitable[SessionRecord]],
+    action: Callable[[], Awaitable[SessionRow]],
 ) -> Session | OperationError:
     header = info.context.request.headers.get(IDEMPOTENCY_HEADER)
     key = idempotency_key or (f"{header}:{operation}" if header else None)
     try:
-        record = await run_once(info.context.scope, key, operation, arguments, action)
+        row = await run_once(info.context.scope, key, operation, arguments, action)
     except DomainError as error:
         return OperationError(code=error.code, message=error.message)
-    return Session.from_record(record, info)
+    return Session.from_row(row, info)
 
 
 @strawberry.type(description="Session lifecycle commands")

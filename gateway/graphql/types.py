@@ -35,11 +35,10 @@ from storage.records import (
     SESSION_KINDS,
     SESSION_STATUSES,
     DeviceRecord,
-    EventRecord,
     FleetRecord,
     LocationRecord,
-    SessionRecord,
     SessionRow,
+    utc,
 )
 
 
@@ -75,11 +74,6 @@ def _device_count(info: Info, by_fleet: bool, parent_id: UUID) -> Counter:
         return (await catalog_resolvers.count_nested_devices(scope, by_fleet, [parent_id]))[0]
 
     return count
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A stored (naive UTC) timestamp as an aware one."""
-    return None if value is None else value.replace(tzinfo=UTC)
 
 
 def _uuids(node_ids: Any) -> list[UUID | None]:
@@ -389,10 +383,6 @@ class TravelDetails:
         return await _fleet(info, self.rental_fleet_id)
 
 
-def _events(events: list[EventRecord]) -> list[SessionEvent]:
-    return [SessionEvent(name=e.name, timestamp=e.timestamp) for e in events]
-
-
 def _devices(devices: list[DeviceRecord]) -> list[Device]:
     return [Device.from_record(d) for d in devices]  # type: ignore[misc]
 
@@ -425,12 +415,12 @@ class Session(relay.Node):
     payment: Payment | None = strawberry.field(description="Null unless the session is paid")
     rating: Rating | None
     uri: str = strawberry.field(description="The session's REST v2 URL")
-    # Reads bring rows (with their events); writes and live updates bring records.
-    record: strawberry.Private[SessionRow | SessionRecord]
+    # The session as stored, events and auxiliary devices included.
+    row: strawberry.Private[SessionRow]
 
     @classmethod
     def from_row(cls, row: SessionRow, info: Info) -> "Session":
-        """The GraphQL view of a session as stored (a read)."""
+        """The GraphQL view of a session as stored: read, written or sent live."""
         fee = row.fee
         return cls(
             id=str(row.id),
@@ -441,10 +431,10 @@ class Session(relay.Node):
             access_key_id=row.access_key_id,
             created_at=row.created_at.replace(tzinfo=UTC),
             updated_at=row.updated_at.replace(tzinfo=UTC),
-            booked_time=_utc(row.booked_time),
-            booked_until_time=_utc(row.booked_until_time),
-            start_time=_utc(row.start_time),
-            end_time=_utc(row.end_time),
+            booked_time=utc(row.booked_time),
+            booked_until_time=utc(row.booked_until_time),
+            start_time=utc(row.start_time),
+            end_time=utc(row.end_time),
             fee=Money(currency=fee.currency, value=fee.value) if fee else None,
             payment=Payment(id=row.payment_id, status=PAYMENT_STATUSES[row.payment_status])
             if row.payment_status
@@ -453,35 +443,7 @@ class Session(relay.Node):
             if row.rating is not None
             else None,
             uri=info.context.uris.session_v2(row.user_id, row.id),
-            record=row,
-        )
-
-    @classmethod
-    def from_record(cls, record: SessionRecord, info: Info) -> "Session":
-        """The GraphQL view of a session record (the outcome of a write)."""
-        fee = record.fee
-        return cls(
-            id=str(record.id),
-            uuid=record.id,
-            kind=record.kind,
-            status=record.status,
-            user_id=record.user_id,
-            access_key_id=record.access_key_id,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-            booked_time=record.booked_time,
-            booked_until_time=record.booked_until_time,
-            start_time=record.start_time,
-            end_time=record.end_time,
-            fee=Money(currency=fee.currency, value=fee.value) if fee else None,
-            payment=Payment(id=record.payment_id, status=record.payment_status)
-            if record.payment_status
-            else None,
-            rating=Rating(rating=record.rating.rating, comment=record.rating.comment)
-            if record.rating
-            else None,
-            uri=info.context.uris.session_v2(record.user_id, record.id),
-            record=record,
+            row=row,
         )
 
     @classmethod
@@ -497,40 +459,34 @@ class Session(relay.Node):
         description="Storage details of a parking session, travel details of a rental"
     )
     def details(self) -> SessionDetails:
-        record = self.record
-        if record.kind == SessionKind.PARKING:
+        row = self.row
+        if row.kind == SessionKind.PARKING:
             return StorageDetails(
-                location_id=record.storage_location_id,  # type: ignore[arg-type]
-                device_id=record.storage_device_id,  # type: ignore[arg-type]
+                location_id=row.storage_location_id,  # type: ignore[arg-type]
+                device_id=row.storage_device_id,  # type: ignore[arg-type]
             )
         return TravelDetails(
-            seconds_active=record.seconds_active,
-            seconds_paused=record.seconds_paused,
-            battery_used=record.battery_used,
-            distance_travelled=record.distance_travelled,
-            start_location_id=record.travel_start_location_id,
-            end_location_id=record.travel_end_location_id,
-            rental_device_id=record.rental_device_id,  # type: ignore[arg-type]
-            rental_fleet_id=record.rental_fleet_id,  # type: ignore[arg-type]
+            seconds_active=row.seconds_active,
+            seconds_paused=row.seconds_paused,
+            battery_used=row.battery_used,
+            distance_travelled=row.distance_travelled,
+            start_location_id=row.travel_start_location_id,
+            end_location_id=row.travel_end_location_id,
+            rental_device_id=row.rental_device_id,  # type: ignore[arg-type]
+            rental_fleet_id=row.rental_fleet_id,  # type: ignore[arg-type]
         )
 
     @strawberry.field(description="Lifecycle events, oldest first")
-    async def events(self, info: Info) -> list[SessionEvent]:
-        record = self.record
-        if isinstance(record, SessionRow):  # a read brings them along
-            return [
-                SessionEvent(name=EVENT_NAMES[name], timestamp=time.replace(tzinfo=UTC))
-                for name, time in record.events
-            ]
-        return _events(await info.context.scope.loaders.events.load(self.uuid))
+    def events(self) -> list[SessionEvent]:
+        return [
+            SessionEvent(name=EVENT_NAMES[name], timestamp=time.replace(tzinfo=UTC))
+            for name, time in self.row.events
+        ]
 
     @strawberry.field(description="Devices used by the session besides its main one")
     async def auxiliary_devices(self, info: Info) -> list[Device]:
-        record = self.record
-        if isinstance(record, SessionRow):
-            loaded = await info.context.scope.loaders.device.load_many(record.auxiliary_device_ids)
-            return _devices([d for d in loaded if d is not None])
-        return _devices(await info.context.scope.loaders.auxiliary_devices.load(self.uuid))
+        loaded = await info.context.scope.loaders.device.load_many(self.row.auxiliary_device_ids)
+        return _devices([d for d in loaded if d is not None])
 
 
 @strawberry.type(

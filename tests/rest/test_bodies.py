@@ -26,7 +26,7 @@ def parking(**changes) -> SessionRow:
         fee_minor=None, fee_currency=None, payment_status=None, rating=None,
         rating_comment=None, storage_location_id=uuid.UUID(int=3),
         storage_device_id=uuid.UUID(int=4), travel_start_location_id=None,
-        travel_end_location_id=None, rental_device_id=None, rental_fleet_id=None,
+        travel_end_location_id=None, rental_device_id=None, rental_fleet_id=None, version=0,
         seconds_active=None, seconds_paused=None, battery_used=None, distance_travelled=None,
         event_names=[], event_times=[], auxiliary_device_ids=[],
     )  # fmt: skip
