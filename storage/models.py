@@ -260,7 +260,10 @@ class SessionEvent(Base):
     __tablename__ = "session_events"
     __table_args__ = (
         CheckConstraint(_one_of("name", EventName), name="name"),
-        Index("ix_session_events_session_timestamp", "session_id", "timestamp"),
+        # Covering: a session read lists names and times in (timestamp, id) order from it.
+        Index(
+            "ix_session_events_session_timestamp_id_name", "session_id", "timestamp", "id", "name"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from storage.database import create_engine
 from storage.migrate import upgrade
 from storage.models import Base, Session
+from storage.queries import select_session_rows
 from storage.records import Money
 from tests.conftest import BACKENDS, prepared_database
 from tests.fixtures.dataset import DOCK_X, LOC_X, SESSIONS, USER_A, load_dataset, session_row
@@ -25,18 +26,37 @@ async def engine(backend):
     await engine.dispose()
 
 
+ORDER_INDEXES = {
+    f"ix_sessions_{p}{k}" for p in ("", "user_") for k in ("start", "end", "created", "fee")
+}
+REVISIONS = [
+    # (revision, the one before, table, the indexes it adds, the ones it drops)
+    ("0007", "0006", "sessions", ORDER_INDEXES, set()),
+    (
+        "0008",
+        "0007",
+        "session_events",
+        {"ix_session_events_session_timestamp_id_name"},
+        {"ix_session_events_session_timestamp"},
+    ),
+]
+
+
 @pytest.mark.parametrize("kind", BACKENDS)
-async def test_migration_0007_reverts_to_0006_and_applies_again(kind, tmp_path):
-    """The order indexes come and go with their revision, the data staying."""
+@pytest.mark.parametrize(("revision", "previous", "table", "added", "dropped"), REVISIONS)
+async def test_an_index_revision_reverts_and_applies_again(
+    kind, revision, previous, table, added, dropped, tmp_path
+):
+    """Indexes come and go with their revision, the data staying."""
     from alembic import command
 
     from storage.migrate import alembic_config
 
     def index_names(connection):
-        return {index["name"] for index in inspect(connection).get_indexes("sessions")}
+        return {index["name"] for index in inspect(connection).get_indexes(table)}
 
     def downgrade(connection):
-        command.downgrade(alembic_config(connection), "0006")
+        command.downgrade(alembic_config(connection), previous)
 
     async with prepared_database(kind, tmp_path, load_dataset) as (url, _tokens):
         engine = create_engine(url)
@@ -55,13 +75,29 @@ async def test_migration_0007_reverts_to_0006_and_applies_again(kind, tmp_path):
                 again = await connection.run_sync(index_names)
         finally:
             await engine.dispose()
-    added = {
-        f"ix_sessions_{p}{k}" for p in ("", "user_") for k in ("start", "end", "created", "fee")
-    }
-    assert added <= at_head
-    assert at_head - before == added
+    assert added <= at_head and not dropped & at_head
+    assert at_head - before == added and before - at_head == dropped
     assert again == at_head
     assert count == len(SESSIONS)
+
+
+async def test_sqlite_reads_a_sessions_events_from_the_index_alone(tmp_path):
+    """The events' names and times come from the covering index, not the table's rows."""
+    async with prepared_database("sqlite", tmp_path, load_dataset) as (url, _tokens):
+        engine = create_engine(url)
+        try:
+            statement = select_session_rows("sqlite").where(Session.id == SESSIONS[0].id)
+            compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+            async with engine.connect() as connection:
+                plan = (await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")).all()
+        finally:
+            await engine.dispose()
+    steps = [row[-1] for row in plan]
+    on_events = [step for step in steps if "session_events" in step]
+    assert on_events, steps
+    assert all(
+        "COVERING INDEX ix_session_events_session_timestamp_id_name" in step for step in on_events
+    ), steps
 
 
 async def test_the_migrated_schema_matches_the_models(engine):
