@@ -1,14 +1,16 @@
 """``python -m bench.run``: the gateway against PostGraphile 5 and a hand-written limit.
 
 One command: installs what the bench needs (pinned), seeds PostgreSQL and SQLite with the
-gateway's own seed command (once), starts each server in turn with production settings,
-drives it with wrk from a separate process (warm-up, then measurement), and prints one
+gateway's own seed command (once), starts every server with production settings, drives
+one at a time with wrk from a separate process (warm-up, then measurement; a scenario's
+servers one right after another, so that drift does not skew their ratio), and prints one
 table with its targets. The same goes to bench/results/latest.json and latest.png.
 ``--soak 600`` instead runs ten minutes of mixed load and reports the memory trend.
 See bench/README.md.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -129,7 +131,12 @@ class Bench:
 
     # -- measuring
 
-    def measure(
+    def measure(self, server: Any, monitor: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """``_measure`` with the server's memory monitor sampling (an idle one sleeps)."""
+        with monitor.sampling():
+            return self._measure(server, monitor, *args, **kwargs)
+
+    def _measure(
         self,
         server: Any,
         monitor: Any,
@@ -234,142 +241,237 @@ class Bench:
 
     # -- the phases
 
-    def gateway_postgres(self, token: str, fx: Any) -> None:
+    # -- the read scenarios: every server up at once, each scenario's servers in a row
+
+    def reads(self, token: str, fx: Any, peers: bool, sqlite: bool) -> None:
+        """Measure the read scenarios with every server up, a scenario's servers one after another.
+
+        This machine's speed drifts by up to a third within minutes, so a ratio is only as
+        good as the nearness of its two measurements: PostGraphile's and the baseline's (a)
+        run right after the gateway's, (g) right before it. A server not being measured
+        sits idle, its monitor paused.
+        """
+        from bench import servers
+
+        with contextlib.ExitStack() as stack:
+            up: dict[str, tuple[Any, Any]] = {}
+
+            def start(name: str, server: Any, database: str | None) -> None:
+                try:
+                    running = servers.running(server, database=database, paused=True)
+                    up[name] = stack.enter_context(running)
+                except (Exception, SystemExit) as error:
+                    self.check(f"{name}: the server starts", f"{type(error).__name__}: {error}")
+
+            gateway = servers.gateway(self.pg_url, self.args.workers, self.logs)
+            start("gateway", gateway, self.database)
+            if "gateway" not in up:
+                return
+            if peers and any(self.wants(s) for s in "abh"):
+                start("postgraphile", servers.postgraphile(self.dsn, self.logs), self.database)
+            if peers and any(self.wants(s) for s in "ac"):
+                start("baseline", servers.baseline(self.dsn, self.logs), self.database)
+            if sqlite:
+                name = "gateway-sqlite"
+                start(
+                    "sqlite",
+                    servers.gateway(self.args.sqlite_url, self.args.workers, self.logs, name),
+                    None,
+                )
+            steps = {
+                "a": self.read_a,
+                "b": self.read_b,
+                "c": self.read_c,
+                "d": self.read_d,
+                "e": self.read_e,
+                "h": self.read_h,
+                "i": self.read_i,
+                "o": lambda up, token, fx: self.ordered(*up["gateway"], token),
+                "t": lambda up, token, fx: self.counts(*up["gateway"], token),
+            }
+            for scenario, step in steps.items():
+                if self.wants(scenario) or (scenario == "a" and "sqlite" in up):
+                    self.phase(f"({scenario})", step, up, token, fx)
+
+    def read_a(self, up: dict[str, Any], token: str, fx: Any) -> None:
+        """(a) on the gateway, (g) the same on SQLite, then PostGraphile and the baseline."""
+        from bench import datasets, servers
+        from bench import scenarios as sc
+
+        gw, monitor = up["gateway"]
+        request = sc.frontend_list(fx.location_id)
+        answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
+        self.check("a: gateway answers without errors", sc.check_graphql(answer))
+        ids = sc.frontend_ids(answer)
+        self.check("a: 50 sessions", None if len(ids) == 50 else f"{len(ids)} sessions")
+        self.answers["a"] = answer["data"]
+        label = "(a) GraphQL frontend list"
+        if "sqlite" in up:
+            lite, lite_monitor = up["sqlite"]
+            lite_token = datasets.admin_token(self.args.sqlite_url)
+            answer = servers.http_json(lite.port, "POST", "/graphql", request.body, lite_token)
+            self.check("g: gateway on SQLite answers without errors", sc.check_graphql(answer))
+            self.check(
+                "g: SQLite answers the same JSON as PostgreSQL",
+                sc.compare("data", self.answers["a"], answer.get("data")),
+            )
+            label_g = "(g) = (a) on SQLite"
+            self.measure(lite, lite_monitor, "g/gateway", label_g, "sqlite", lite_token, [request])
+        if not self.wants("a"):
+            return
+        self.measure(gw, monitor, "a/gateway", label, "postgresql", token, [request])
+        if "postgraphile" in up:
+            peer, peer_monitor = up["postgraphile"]
+            pg_request = sc.frontend_list_postgraphile(fx.location_id)
+            answer = servers.http_json(peer.port, "POST", "/graphql", pg_request.body)
+            self.check("a: PostGraphile answers without errors", sc.check_graphql(answer))
+            self.check(
+                "a: PostGraphile lists the same sessions",
+                sc.compare("ids", ids, sc.postgraphile_ids(answer)),
+            )
+            self.measure(
+                peer, peer_monitor, "a/postgraphile", label, "postgresql", None, [pg_request]
+            )
+        if "baseline" in up:
+            base, base_monitor = up["baseline"]
+            answer = servers.http_json(base.port, "POST", "/graphql", request.body, token)
+            self.check(
+                "a: baseline answers the same JSON",
+                sc.compare("data", self.answers["a"], answer["data"]),
+            )
+            self.measure(base, base_monitor, "a/baseline", label, "postgresql", token, [request])
+        self.profile(gw, "a", token, [request])
+
+    def read_b(self, up: dict[str, Any], token: str, fx: Any) -> None:
+        """(b) a node with every field, on the gateway then on PostGraphile."""
         from bench import scenarios as sc
         from bench import servers
 
-        server = servers.gateway(self.pg_url, self.args.workers, self.logs)
-        with servers.running(server, database=self.database) as (gw, monitor):
-            port = gw.port
-            if self.wants("a") or self.wants("g"):
-                answer = servers.http_json(
-                    port, "POST", "/graphql", sc.frontend_list(fx.location_id).body, token
-                )
-                self.check("a: gateway answers without errors", sc.check_graphql(answer))
-                ids = sc.frontend_ids(answer)
-                self.check("a: 50 sessions", None if len(ids) == 50 else f"{len(ids)} sessions")
-                self.answers["a"] = answer["data"]
-            if self.wants("a"):
-                request = sc.frontend_list(fx.location_id)
-                self.measure(
-                    gw,
-                    monitor,
-                    "a/gateway",
-                    "(a) GraphQL frontend list",
-                    "postgresql",
-                    token,
-                    [request],
-                )
-                self.profile(gw, "a", token, [request])
-            if self.wants("b"):
-                request = sc.node(fx.session_id)
-                answer = servers.http_json(port, "POST", "/graphql", request.body, token)
-                self.check("b: gateway answers without errors", sc.check_graphql(answer))
-                found = (answer.get("data") or {}).get("node") or {}
-                self.check(
-                    "b: the session", None if found.get("uuid") == fx.session_id else "not found"
-                )
-                self.measure(
-                    gw,
-                    monitor,
-                    "b/gateway",
-                    "(b) GraphQL node, every field",
-                    "postgresql",
-                    token,
-                    [request],
-                )
-            if self.wants("c") or self.wants("e"):
-                answer = servers.http_json(port, "GET", sc.V2_LIST.path, token=token)
-                self.check(
-                    "c: 100 sessions",
-                    None if len(answer["data"]) == 100 else f"{len(answer['data'])}",
-                )
-                self.answers["c"] = answer
-                self.measure(
-                    gw,
-                    monitor,
-                    "c/gateway",
-                    "(c) REST v2 list, limit 100",
-                    "postgresql",
-                    token,
-                    [sc.V2_LIST],
-                )
-                self.profile(gw, "c", token, [sc.V2_LIST])
-            if self.wants("d"):
-                answer = servers.http_json(port, "GET", sc.V1_LIST.path, token=token)
-                self.check(
-                    "d: 100 sessions",
-                    None if len(answer["data"]) == 100 else f"{len(answer['data'])}",
-                )
-                self.measure(
-                    gw,
-                    monitor,
-                    "d/gateway",
-                    "(d) REST v1 list, page_size 100",
-                    "postgresql",
-                    token,
-                    [sc.V1_LIST],
-                )
-            if self.wants("e"):
-                first = sc.ended_page()
-                cursor, page = self.deep_cursor(port, token)
-                deep = sc.ended_page(token=cursor)
-                for name, request in (("first", first), ("deep", deep)):
-                    answer = servers.http_json(port, "GET", request.path, token=token)
-                    count = len(answer["data"])
-                    self.check(
-                        f"e: 100 sessions on the {name} page", None if count == 100 else f"{count}"
-                    )
-                label = "(e) REST v2 ended, first page"
-                self.measure(gw, monitor, "e-first/gateway", label, "postgresql", token, [first])
-                label = f"(e) REST v2 ended, page {page:,}"
-                self.measure(gw, monitor, "e-deep/gateway", label, "postgresql", token, [deep])
-            if self.wants("h"):
-                request = sc.THREE_LEVELS_REQUEST
-                answer = servers.http_json(port, "POST", "/graphql", request.body, token)
-                self.check("h: gateway answers without errors", sc.check_graphql(answer))
-                devices = [len(d) for d in sc.three_levels_devices(answer)]
-                self.check(
-                    "h: 20 locations of 10 devices",
-                    None if devices == [10] * 20 else f"devices per location: {devices}",
-                )
-                self.answers["h"] = answer["data"]
-                self.measure(
-                    gw,
-                    monitor,
-                    "h/gateway",
-                    THREE_LEVELS_LABEL,
-                    "postgresql",
-                    token,
-                    [request],
-                )
+        gw, monitor = up["gateway"]
+        label = "(b) GraphQL node, every field"
+        request = sc.node(fx.session_id)
+        answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
+        self.check("b: gateway answers without errors", sc.check_graphql(answer))
+        found = (answer.get("data") or {}).get("node") or {}
+        self.check("b: the session", None if found.get("uuid") == fx.session_id else "not found")
+        self.measure(gw, monitor, "b/gateway", label, "postgresql", token, [request])
+        if "postgraphile" in up:
+            peer, peer_monitor = up["postgraphile"]
+            request = sc.node_postgraphile(fx.session_id)
+            answer = servers.http_json(peer.port, "POST", "/graphql", request.body)
+            found = (answer.get("data") or {}).get("sessionByRowId") or {}
+            self.check(
+                "b: PostGraphile finds the session",
+                None if found.get("rowId") == fx.session_id else f"{answer!r:.200}",
+            )
+            self.measure(peer, peer_monitor, "b/postgraphile", label, "postgresql", None, [request])
 
-            if self.wants("i"):
-                found = servers.http_json(
-                    port, "POST", "/graphql", sc.last_reference(fx.location_id).body, token
-                )
-                self.check("i: gateway answers without errors", sc.check_graphql(found))
-                last = found["data"]["sessionStats"][0]["lastReferenceTime"]
-                request = sc.daily_stats(fx.location_id, last)
-                answer = servers.http_json(port, "POST", "/graphql", request.body, token)
-                self.check("i: gateway answers without errors", sc.check_graphql(answer))
-                days = len((answer.get("data") or {}).get("sessionStats") or [])
-                # 30 UTC days hold 30 or 31 local days (the edges fall inside local days).
-                self.check("i: 30 daily buckets", None if days in (30, 31) else f"{days} buckets")
-                self.measure(
-                    gw,
-                    monitor,
-                    "i/gateway",
-                    DAILY_STATS_LABEL,
-                    "postgresql",
-                    token,
-                    [request],
-                )
+    def read_c(self, up: dict[str, Any], token: str, fx: Any) -> None:
+        """(c) the REST v2 list, on the gateway then on the baseline."""
+        from bench import scenarios as sc
+        from bench import servers
 
-            if self.wants("o"):
-                self.ordered(gw, monitor, token)
-            if self.wants("t"):
-                self.counts(gw, monitor, token)
+        gw, monitor = up["gateway"]
+        label = "(c) REST v2 list, limit 100"
+        answer = servers.http_json(gw.port, "GET", sc.V2_LIST.path, token=token)
+        count = len(answer["data"])
+        self.check("c: 100 sessions", None if count == 100 else f"{count}")
+        self.measure(gw, monitor, "c/gateway", label, "postgresql", token, [sc.V2_LIST])
+        if "baseline" in up:
+            base, base_monitor = up["baseline"]
+            body = servers.http_json(base.port, "GET", sc.V2_LIST.path, token=token)
+            self.check("c: baseline answers the same JSON", sc.compare("body", answer, body))
+            self.measure(base, base_monitor, "c/baseline", label, "postgresql", token, [sc.V2_LIST])
+        self.profile(gw, "c", token, [sc.V2_LIST])
+
+    def read_d(self, up: dict[str, Any], token: str, fx: Any) -> None:
+        """(d) the REST v1 list."""
+        from bench import scenarios as sc
+        from bench import servers
+
+        gw, monitor = up["gateway"]
+        answer = servers.http_json(gw.port, "GET", sc.V1_LIST.path, token=token)
+        count = len(answer["data"])
+        self.check("d: 100 sessions", None if count == 100 else f"{count}")
+        label = "(d) REST v1 list, page_size 100"
+        self.measure(gw, monitor, "d/gateway", label, "postgresql", token, [sc.V1_LIST])
+
+    def read_e(self, up: dict[str, Any], token: str, fx: Any) -> None:
+        """(e) the first page of the ended sessions and one 9,800 pages deep."""
+        from bench import scenarios as sc
+        from bench import servers
+
+        gw, monitor = up["gateway"]
+        first = sc.ended_page()
+        cursor, page = self.deep_cursor(gw.port, token)
+        deep = sc.ended_page(token=cursor)
+        for name, request in (("first", first), ("deep", deep)):
+            answer = servers.http_json(gw.port, "GET", request.path, token=token)
+            count = len(answer["data"])
+            self.check(f"e: 100 sessions on the {name} page", None if count == 100 else f"{count}")
+        label = "(e) REST v2 ended, first page"
+        self.measure(gw, monitor, "e-first/gateway", label, "postgresql", token, [first])
+        label = f"(e) REST v2 ended, page {page:,}"
+        self.measure(gw, monitor, "e-deep/gateway", label, "postgresql", token, [deep])
+
+    def read_h(self, up: dict[str, Any], token: str, fx: Any) -> None:
+        """(h) the three-level catalog read, on the gateway then on PostGraphile."""
+        from bench import scenarios as sc
+        from bench import servers
+
+        gw, monitor = up["gateway"]
+        request = sc.THREE_LEVELS_REQUEST
+        answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
+        self.check("h: gateway answers without errors", sc.check_graphql(answer))
+        devices = [len(d) for d in sc.three_levels_devices(answer)]
+        self.check(
+            "h: 20 locations of 10 devices",
+            None if devices == [10] * 20 else f"devices per location: {devices}",
+        )
+        label = THREE_LEVELS_LABEL
+        self.measure(gw, monitor, "h/gateway", label, "postgresql", token, [request])
+        if "postgraphile" not in up:
+            return
+        peer, peer_monitor = up["postgraphile"]
+        request = sc.THREE_LEVELS_POSTGRAPHILE_REQUEST
+        theirs = servers.http_json(peer.port, "POST", "/graphql", request.body)
+        self.check("h: PostGraphile answers without errors", sc.check_graphql(theirs))
+        self.check(
+            "h: PostGraphile lists the same 20 locations in the same order",
+            sc.compare(
+                "locations",
+                sc.three_levels_locations(answer),
+                sc.three_levels_locations_postgraphile(theirs),
+            ),
+        )
+        self.check(
+            "h: PostGraphile has the same devices and current sessions",
+            sc.compare(
+                "devices",
+                sc.three_levels_devices(answer),
+                sc.three_levels_devices_postgraphile(theirs),
+            ),
+        )
+        self.measure(peer, peer_monitor, "h/postgraphile", label, "postgresql", None, [request])
+
+    def read_i(self, up: dict[str, Any], token: str, fx: Any) -> None:
+        """(i) sessionStats in 30 daily buckets."""
+        from bench import scenarios as sc
+        from bench import servers
+
+        gw, monitor = up["gateway"]
+        found = servers.http_json(
+            gw.port, "POST", "/graphql", sc.last_reference(fx.location_id).body, token
+        )
+        self.check("i: gateway answers without errors", sc.check_graphql(found))
+        last = found["data"]["sessionStats"][0]["lastReferenceTime"]
+        request = sc.daily_stats(fx.location_id, last)
+        answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
+        self.check("i: gateway answers without errors", sc.check_graphql(answer))
+        days = len((answer.get("data") or {}).get("sessionStats") or [])
+        # 30 UTC days hold 30 or 31 local days (the edges fall inside local days).
+        self.check("i: 30 daily buckets", None if days in (30, 31) else f"{days} buckets")
+        self.measure(gw, monitor, "i/gateway", DAILY_STATS_LABEL, "postgresql", token, [request])
 
     def ordered(self, gw: Any, monitor: Any, token: str) -> None:
         """(o): the first page and a deep one of a list in another order than the default."""
@@ -478,145 +580,6 @@ class Bench:
             "per change",
             "; ".join(problems) if problems else None,
         )
-
-    def postgraphile(self, fx: Any) -> None:
-        from bench import scenarios as sc
-        from bench import servers
-
-        with servers.running(servers.postgraphile(self.dsn, self.logs), database=self.database) as (
-            peer,
-            monitor,
-        ):
-            if self.wants("a"):
-                request = sc.frontend_list_postgraphile(fx.location_id)
-                answer = servers.http_json(peer.port, "POST", "/graphql", request.body)
-                self.check("a: PostGraphile answers without errors", sc.check_graphql(answer))
-                if "a" in self.answers:
-                    expected = sc.frontend_ids({"data": self.answers["a"]})
-                    self.check(
-                        "a: PostGraphile lists the same sessions",
-                        sc.compare("ids", expected, sc.postgraphile_ids(answer)),
-                    )
-                self.measure(
-                    peer,
-                    monitor,
-                    "a/postgraphile",
-                    "(a) GraphQL frontend list",
-                    "postgresql",
-                    None,
-                    [request],
-                )
-            if self.wants("b"):
-                request = sc.node_postgraphile(fx.session_id)
-                answer = servers.http_json(peer.port, "POST", "/graphql", request.body)
-                found = (answer.get("data") or {}).get("sessionByRowId") or {}
-                self.check(
-                    "b: PostGraphile finds the session",
-                    None if found.get("rowId") == fx.session_id else f"{answer!r:.200}",
-                )
-                self.measure(
-                    peer,
-                    monitor,
-                    "b/postgraphile",
-                    "(b) GraphQL node, every field",
-                    "postgresql",
-                    None,
-                    [request],
-                )
-            if self.wants("h"):
-                request = sc.THREE_LEVELS_POSTGRAPHILE_REQUEST
-                answer = servers.http_json(peer.port, "POST", "/graphql", request.body)
-                self.check("h: PostGraphile answers without errors", sc.check_graphql(answer))
-                if "h" in self.answers:
-                    gateway = {"data": self.answers["h"]}
-                    self.check(
-                        "h: PostGraphile lists the same 20 locations in the same order",
-                        sc.compare(
-                            "locations",
-                            sc.three_levels_locations(gateway),
-                            sc.three_levels_locations_postgraphile(answer),
-                        ),
-                    )
-                    self.check(
-                        "h: PostGraphile has the same devices and current sessions",
-                        sc.compare(
-                            "devices",
-                            sc.three_levels_devices(gateway),
-                            sc.three_levels_devices_postgraphile(answer),
-                        ),
-                    )
-                self.measure(
-                    peer,
-                    monitor,
-                    "h/postgraphile",
-                    THREE_LEVELS_LABEL,
-                    "postgresql",
-                    None,
-                    [request],
-                )
-
-    def baseline(self, token: str, fx: Any) -> None:
-        from bench import scenarios as sc
-        from bench import servers
-
-        with servers.running(servers.baseline(self.dsn, self.logs), database=self.database) as (
-            base,
-            monitor,
-        ):
-            if self.wants("a"):
-                request = sc.frontend_list(fx.location_id)
-                answer = servers.http_json(base.port, "POST", "/graphql", request.body, token)
-                if "a" in self.answers:
-                    self.check(
-                        "a: baseline answers the same JSON",
-                        sc.compare("data", self.answers["a"], answer["data"]),
-                    )
-                self.measure(
-                    base,
-                    monitor,
-                    "a/baseline",
-                    "(a) GraphQL frontend list",
-                    "postgresql",
-                    token,
-                    [request],
-                )
-            if self.wants("c"):
-                answer = servers.http_json(base.port, "GET", sc.V2_LIST.path, token=token)
-                if "c" in self.answers:
-                    self.check(
-                        "c: baseline answers the same JSON",
-                        sc.compare("body", self.answers["c"], answer),
-                    )
-                self.measure(
-                    base,
-                    monitor,
-                    "c/baseline",
-                    "(c) REST v2 list, limit 100",
-                    "postgresql",
-                    token,
-                    [sc.V2_LIST],
-                )
-
-    def gateway_sqlite(self, location_id: str) -> None:
-        from bench import datasets, servers
-        from bench import scenarios as sc
-
-        token = datasets.admin_token(self.args.sqlite_url)
-        server = servers.gateway(
-            self.args.sqlite_url, self.args.workers, self.logs, "gateway-sqlite"
-        )
-        with servers.running(server) as (gw, monitor):
-            request = sc.frontend_list(location_id)
-            answer = servers.http_json(gw.port, "POST", "/graphql", request.body, token)
-            self.check("g: gateway on SQLite answers without errors", sc.check_graphql(answer))
-            if "a" in self.answers:
-                self.check(
-                    "g: SQLite answers the same JSON as PostgreSQL",
-                    sc.compare("data", self.answers["a"], answer.get("data")),
-                )
-            self.measure(
-                gw, monitor, "g/gateway", "(g) = (a) on SQLite", "sqlite", token, [request]
-            )
 
     # -- (e): a cursor 10,000 pages deep, walked once and kept
 
@@ -737,15 +700,9 @@ class Bench:
         log(f"location {fx.location_id}, session {fx.session_id}, {len(fx.devices)} free devices")
         measuring = time.monotonic()
 
-        self.phase("gateway on PostgreSQL", self.gateway_postgres, token, fx)
-        if peers and (self.wants("a") or self.wants("b") or self.wants("h")):
-            self.phase("PostGraphile", self.postgraphile, fx)
-        if peers and (self.wants("a") or self.wants("c")):
-            self.phase("baseline", self.baseline, token, fx)
+        self.phase("reads", self.reads, token, fx, peers, bool(sqlite_count))
         if self.wants("f"):
             self.phase("lifecycle", self.gateway_lifecycle, token, fx)
-        if sqlite_count:
-            self.phase("gateway on SQLite", self.gateway_sqlite, fx.location_id)
         if self.wants(LIVE_PROOF):
             self.phase("live update proof", self.live_proof)
 
@@ -811,8 +768,6 @@ class Bench:
 
     def scaling(self) -> int:
         """(a) and (c) with 1, 2, 4 ... workers (and with a replica): what binds at each."""
-        import contextlib
-
         from bench import datasets, report, servers
         from bench import scenarios as sc
 

@@ -247,7 +247,13 @@ def baseline(dsn: str, log_dir: Path) -> Server:
 class RssMonitor:
     """Samples the resident memory of a server's workers in a background thread."""
 
-    def __init__(self, server: Server, interval: float = 0.25, database: str | None = None) -> None:
+    def __init__(
+        self,
+        server: Server,
+        interval: float = 0.25,
+        database: str | None = None,
+        paused: bool = False,
+    ) -> None:
         self.server = server
         self.interval = interval
         # PostgreSQL backends of this database: the last CPU time seen of each, so that a
@@ -257,6 +263,9 @@ class RssMonitor:
         self.samples: list[tuple[float, dict[int, int]]] = []
         self._peak: dict[int, int] = {}
         self._stop = threading.Event()
+        self._active = threading.Event()  # cleared: sample nothing (an idle server's monitor)
+        if not paused:
+            self._active.set()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._started = time.monotonic()
@@ -292,12 +301,25 @@ class RssMonitor:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
+            if not self._active.is_set():
+                continue
             self._poll_backends()
             rss = self._sample()
             with self._lock:
                 self.samples.append((time.monotonic() - self._started, rss))
                 for pid, value in rss.items():
                     self._peak[pid] = max(self._peak.get(pid, 0), value)
+
+    @contextlib.contextmanager
+    def sampling(self) -> Iterator[None]:
+        """Sample while the block runs, even if the monitor was started paused."""
+        active = self._active.is_set()
+        self._active.set()
+        try:
+            yield
+        finally:
+            if not active:
+                self._active.clear()
 
     def reset_peak(self) -> None:
         with self._lock:
@@ -322,12 +344,13 @@ class RssMonitor:
 
 @contextlib.contextmanager
 def running(
-    server: Server, interval: float = 0.25, database: str | None = None
+    server: Server, interval: float = 0.25, database: str | None = None, paused: bool = False
 ) -> Iterator[tuple[Server, RssMonitor]]:
-    """Start the server and its monitor; stop both afterwards, whatever happens."""
+    """Start the server and its monitor (paused: sampling only in ``monitor.sampling()``);
+    stop both afterwards, whatever happens."""
     try:
         server.start()
-        with RssMonitor(server, interval, database) as monitor:
+        with RssMonitor(server, interval, database, paused) as monitor:
             yield server, monitor
     finally:
         server.stop()
