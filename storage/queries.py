@@ -76,11 +76,6 @@ _EVENT_TIMES = JsonList(datetime.fromisoformat)
 _DEVICE_IDS = JsonList(uuid_of)
 
 
-def select_sessions() -> Select[tuple[object, ...]]:
-    """SELECT every column of the sessions table."""
-    return select(*SESSION_COLUMNS)
-
-
 def newest_first() -> tuple[UnaryExpression[Any], ...]:
     """The list order: newest reference time first, ties broken by id."""
     return (Session.reference_time.desc(), Session.id.desc())

@@ -19,7 +19,7 @@ from storage.database import create_engine, fetch_rows, write_transaction
 from storage.enums import Role, SessionKind, SessionStatus
 from storage.models import Session
 from storage.predicates import Unevaluable, compile_predicate
-from storage.queries import SESSION_COLUMNS, select_sessions
+from storage.queries import SESSION_COLUMNS
 from storage.updates import UpdateBus
 from tests.fixtures.dataset import DOCK_X, FLEET_F, LOC_X, LOC_Y, SESSIONS, USER_A, USER_B
 
@@ -60,7 +60,7 @@ FILTERS = [
 
 
 async def test_visibility_and_filters_match_in_memory_exactly_as_in_sql(engine):
-    rows = await fetch_rows(engine, select_sessions())
+    rows = await fetch_rows(engine, select(*SESSION_COLUMNS))
     names = [column.name for column in SESSION_COLUMNS]
     by_id = {row[0]: dict(zip(names, row, strict=True)) for row in rows}
     assert len(by_id) >= len(SESSIONS)
