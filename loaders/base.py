@@ -15,7 +15,6 @@ __all__ = [
     "BatchLoader",
     "Reads",
     "Visibility",
-    "grouped_in_key_order",
     "in_key_order",
 ]
 
@@ -29,14 +28,6 @@ V = TypeVar("V")
 def in_key_order(keys: Iterable[K], by_key: dict[K, V]) -> list[V | None]:
     """Values for ``keys`` in order, ``None`` where a key has no value."""
     return [by_key.get(key) for key in keys]
-
-
-def grouped_in_key_order(keys: Iterable[K], pairs: Iterable[tuple[K, V]]) -> list[list[V]]:
-    """Lists of values for ``keys`` in order, an empty list where a key has none."""
-    groups: dict[K, list[V]] = {}
-    for key, value in pairs:
-        groups.setdefault(key, []).append(value)
-    return [groups.get(key, []) for key in keys]
 
 
 @dataclass(frozen=True, slots=True)
